@@ -17,7 +17,7 @@ struct vc_hv_ops;
 struct vc_store;
 
 /* Clock: both in nanoseconds. monotonic never goes back and drives deadlines; wall is the
- * calendar time (guest clock sync). */
+ * calendar time, for guest clock sync. */
 struct vc_clock {
     uint64_t (*monotonic)(void *data); /* ns since an arbitrary origin */
     int64_t (*wall)(void *data);       /* ns since the Unix epoch */
@@ -92,8 +92,8 @@ typedef int vc_agent_factory_fn(void *data, const char *kind, struct vc_agent_ba
 typedef int vc_hv_factory_fn(void *data, const char *kind, struct vc_hv_backend *ret);
 
 /* Creates a context wired to the real world: CLOCK_MONOTONIC/CLOCK_REALTIME, a generator
- * seeded from getrandom(2), malloc, no log sink, no trace, no fault hook, a poll(2) loop, and
- * the filesystem store rooted at root (NULL: $VC_ROOT, else /run/vc for root, else
+ * seeded by the kernel (getrandom), malloc, no log sink, no trace, no fault hook, a poll(2) loop,
+ * and the filesystem store rooted at root (NULL: $VC_ROOT, else /run/vc for root, else
  * $XDG_RUNTIME_DIR/vc). The "noop" agent is registered. Returns 0 or -errno; *ret is owned by
  * the caller and freed with vc_ctx_free(). */
 int vc_ctx_new_real(const char *root, struct vc_ctx **ret);

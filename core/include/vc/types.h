@@ -221,7 +221,7 @@ struct vc_container_status {
     char *id;                          /* container id */
     int32_t state;                     /* enum vc_state */
     int32_t pid;                       /* guest pid of the init process */
-    int64_t start_time_ns;             /* start time (wall) */
+    int64_t start_time_ns;             /* wall clock at start */
     char *rootfs;                      /* rootfs */
     struct vc_annotation *annotations; /* annotations */
     size_t n_annotations;              /* number of annotations */
