@@ -10,8 +10,6 @@
 
 #define VC_LOG_TOPIC "container"
 
-#define CT_ALIVE (VC_BIT(VC_STATE_READY) | VC_BIT(VC_STATE_RUNNING))
-
 enum vc_state vc_ct_state(const struct vc_container *c)
 {
     int s = vc_state_from_string(c->doc.state);
@@ -89,7 +87,8 @@ static int sb_append_container(struct vc_sandbox *sb, const struct vc_container_
 int vc_sb_add_container(struct vc_sandbox *sb, const struct vc_container_config *cfg)
 {
     struct vc_ctx *ctx = sb->ctx;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
+    struct vc_err_saved err;
     struct vc_container *c;
     int r;
 
@@ -118,17 +117,13 @@ int vc_sb_add_container(struct vc_sandbox *sb, const struct vc_container_config 
         return 0;
     }
     /* Roll back: the guest side first, then the record; plugged resources shrink back. */
-    {
-        char msg[VC_ERR_MSG_MAX];
-        int code = r;
-        memcpy(msg, vc_ctx_errmsg(ctx), sizeof(msg));
-        if (c->doc.process.exec_id)
-            (void) vc_agent_stop_container(agent, cfg->id);
-        (void) vc_store_remove(vc_ctx_store(ctx), sb->id, cfg->id);
-        sb_drop_container(sb, sb->n_containers - 1);
-        (void) vc_sb_update_resources(sb);
-        return vc_err(ctx, code, "%s", msg);
-    }
+    vc_err_save(ctx, &err);
+    if (c->doc.process.exec_id)
+        (void) vc_agent_stop_container(agent, cfg->id);
+    (void) vc_store_remove(vc_ctx_store(ctx), sb->id, cfg->id);
+    sb_drop_container(sb, sb->n_containers - 1);
+    (void) vc_sb_update_resources(sb);
+    return vc_err_restore(ctx, &err, r);
 }
 
 int vc_sb_start_container(struct vc_sandbox *sb, struct vc_container *c)
@@ -159,10 +154,10 @@ int vc_sb_start_container(struct vc_sandbox *sb, struct vc_container *c)
         return r;
     r = vc_agent_start_container(agent, cid);
     if (r < 0) {
-        char msg[VC_ERR_MSG_MAX];
-        memcpy(msg, vc_ctx_errmsg(ctx), sizeof(msg));
+        struct vc_err_saved err;
+        vc_err_save(ctx, &err);
         (void) vc_sb_stop_container(sb, c, true);
-        return vc_err(ctx, r, "%s", msg);
+        return vc_err_restore(ctx, &err, r);
     }
     c->doc.process.start_time_ns = vc_wall_now(ctx);
     return vc_ct_set_state(ctx, c, VC_STATE_RUNNING);
@@ -354,7 +349,7 @@ int vc_container_enter(struct vc_ctx *ctx, const char *sandbox_id, const char *c
         return r;
     r = vc_sb_require(sb, "enter container", VC_BIT(VC_STATE_RUNNING));
     if (r >= 0)
-        r = vc_ct_require(ctx, c, "enter", CT_ALIVE);
+        r = vc_ct_require(ctx, c, "enter", VC_CT_ALIVE);
     if (r >= 0 && !exec_id && !(exec_id = id = ct_new_exec_id(ctx)))
         r = vc_err(ctx, -ENOMEM, "out of memory");
     if (r >= 0)
@@ -421,7 +416,7 @@ int vc_container_kill(struct vc_ctx *ctx, const char *sandbox_id, const char *co
         return r;
     r = vc_sb_require(sb, "kill container", VC_BIT(VC_STATE_READY) | VC_BIT(VC_STATE_RUNNING));
     if (r >= 0)
-        r = vc_ct_require(ctx, c, "kill", CT_ALIVE | VC_BIT(VC_STATE_PAUSED));
+        r = vc_ct_require(ctx, c, "kill", VC_CT_ALIVE | VC_BIT(VC_STATE_PAUSED));
     if (r >= 0)
         r = vc_sb_agent(sb, &agent);
     if (r >= 0)
@@ -476,7 +471,7 @@ int vc_container_update(struct vc_ctx *ctx, const char *sandbox_id, const char *
         return r;
     r = vc_sb_require(sb, "update container", VC_BIT(VC_STATE_RUNNING));
     if (r >= 0)
-        r = vc_ct_require(ctx, c, "update", CT_ALIVE);
+        r = vc_ct_require(ctx, c, "update", VC_CT_ALIVE);
     if (r < 0)
         return vc_sb_finish(sb, r);
     old = c->doc.config.resources;

@@ -54,6 +54,17 @@ const char *vc_ctx_errmsg(const struct vc_ctx *ctx)
     return ctx ? ctx->err_msg : "";
 }
 
+void vc_err_save(const struct vc_ctx *ctx, struct vc_err_saved *saved)
+{
+    saved->code = vc_ctx_errcode(ctx);
+    (void) snprintf(saved->msg, sizeof(saved->msg), "%s", vc_ctx_errmsg(ctx));
+}
+
+int vc_err_restore(struct vc_ctx *ctx, const struct vc_err_saved *saved, int code)
+{
+    return vc_err(ctx, code, "%s", saved->msg);
+}
+
 void vc_err_clear(struct vc_ctx *ctx)
 {
     if (!ctx)

@@ -51,21 +51,15 @@ static int guest_record_device(struct vc_sandbox *sb, const struct vc_device *de
     return 0;
 }
 
-/* After a vCPU or memory hotplug the guest must online what was added (kata's onlineCPUMem,
- * with MemHotplugByProbe first for probe-only guests). */
+/* Accounts a hotplugged vCPU or DIMM and has the guest online it. */
 static int guest_online(struct vc_sandbox *sb, struct vc_agent *agent, const struct vc_device *dev)
 {
-    uint32_t block = sb->doc.mem_block_mb ? sb->doc.mem_block_mb : 128;
-    int r = 0;
-
     if (dev->type == VC_DEVICE_CPU) {
         sb->doc.vcpus += dev->cpus;
-        return vc_agent_online_cpu_mem(agent, dev->cpus, true);
+        return vc_sb_online(sb, agent, dev->cpus, NULL);
     }
     sb->doc.memory_mb += dev->size_mb;
-    if (dev->probe || sb->doc.mem_probe)
-        r = vc_agent_mem_hotplug_by_probe(agent, dev->addr, dev->size_mb, block);
-    return r < 0 ? r : vc_agent_online_cpu_mem(agent, 0, false);
+    return vc_sb_online(sb, agent, 0, dev);
 }
 
 int vc_sandbox_add_device(struct vc_ctx *ctx, const char *sandbox_id, const struct vc_device *dev)

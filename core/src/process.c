@@ -7,8 +7,6 @@
 
 #define VC_LOG_TOPIC "process"
 
-#define CT_ALIVE (VC_BIT(VC_STATE_READY) | VC_BIT(VC_STATE_RUNNING))
-
 /* Opens the sandbox shared and checks the states op needs; returns the agent. */
 static int proc_open(struct vc_ctx *ctx, const char *sid, const char *cid, const char *eid,
                      const char *op, unsigned sb_states, unsigned ct_states,
@@ -60,7 +58,7 @@ int vc_process_wait(struct vc_ctx *ctx, const char *sandbox_id, const char *cont
     r = proc_need_eid(ctx, exec_id);
     if (r >= 0)
         r = proc_open(ctx, sandbox_id, container_id, exec_id, "wait process",
-                      VC_BIT(VC_STATE_RUNNING), CT_ALIVE, &sb, &agent);
+                      VC_BIT(VC_STATE_RUNNING), VC_CT_ALIVE, &sb, &agent);
     if (r < 0)
         return r;
     return vc_sb_finish(sb, vc_agent_wait_process(agent, container_id, exec_id, ret_status));
@@ -77,7 +75,7 @@ int vc_process_signal(struct vc_ctx *ctx, const char *sandbox_id, const char *co
     if (r >= 0)
         r = proc_open(ctx, sandbox_id, container_id, exec_id, "signal process",
                       VC_BIT(VC_STATE_READY) | VC_BIT(VC_STATE_RUNNING),
-                      CT_ALIVE | VC_BIT(VC_STATE_PAUSED), &sb, &agent);
+                      VC_CT_ALIVE | VC_BIT(VC_STATE_PAUSED), &sb, &agent);
     if (r < 0)
         return r;
     r = vc_agent_signal_process(agent, container_id, all ? "" : exec_id, signal, all);
@@ -94,7 +92,7 @@ int vc_process_winsize(struct vc_ctx *ctx, const char *sandbox_id, const char *c
     r = proc_need_eid(ctx, exec_id);
     if (r >= 0)
         r = proc_open(ctx, sandbox_id, container_id, exec_id, "resize terminal",
-                      VC_BIT(VC_STATE_RUNNING), CT_ALIVE, &sb, &agent);
+                      VC_BIT(VC_STATE_RUNNING), VC_CT_ALIVE, &sb, &agent);
     if (r < 0)
         return r;
     r = vc_agent_winsize_process(agent, container_id, exec_id, rows, columns);
@@ -113,7 +111,7 @@ int vc_process_write_stdin(struct vc_ctx *ctx, const char *sandbox_id, const cha
     r = proc_need_eid(ctx, exec_id);
     if (r >= 0)
         r = proc_open(ctx, sandbox_id, container_id, exec_id, "write stdin",
-                      VC_BIT(VC_STATE_RUNNING), CT_ALIVE, &sb, &agent);
+                      VC_BIT(VC_STATE_RUNNING), VC_CT_ALIVE, &sb, &agent);
     if (r < 0)
         return r;
     r = vc_agent_write_process_stdin(agent, container_id, exec_id, buf, len, ret_written);
@@ -130,7 +128,7 @@ int vc_process_close_stdin(struct vc_ctx *ctx, const char *sandbox_id, const cha
     r = proc_need_eid(ctx, exec_id);
     if (r >= 0)
         r = proc_open(ctx, sandbox_id, container_id, exec_id, "close stdin",
-                      VC_BIT(VC_STATE_RUNNING), CT_ALIVE, &sb, &agent);
+                      VC_BIT(VC_STATE_RUNNING), VC_CT_ALIVE, &sb, &agent);
     if (r < 0)
         return r;
     return vc_sb_finish(sb, vc_agent_close_process_stdin(agent, container_id, exec_id));
@@ -148,7 +146,7 @@ static int proc_read(struct vc_ctx *ctx, const char *sid, const char *cid, const
     r = proc_need_eid(ctx, eid);
     if (r >= 0)
         r = proc_open(ctx, sid, cid, eid, err ? "read stderr" : "read stdout",
-                      VC_BIT(VC_STATE_RUNNING), CT_ALIVE, &sb, &agent);
+                      VC_BIT(VC_STATE_RUNNING), VC_CT_ALIVE, &sb, &agent);
     if (r < 0)
         return r;
     r = err ? vc_agent_read_process_stderr(agent, cid, eid, buf, len, ret_len)

@@ -13,7 +13,6 @@
 #define VC_LOG_TOPIC "sandbox"
 
 #define SB_DEFAULT_BOOT_TIMEOUT_MS 30000u
-#define SB_DEFAULT_MEM_BLOCK_MB    128u
 
 enum vc_state vc_sb_state(const struct vc_sandbox *sb)
 {
@@ -225,18 +224,16 @@ int vc_sb_close(struct vc_sandbox *sb, bool save)
 int vc_sb_finish(struct vc_sandbox *sb, int r)
 {
     struct vc_ctx *ctx = sb->ctx;
-    char msg[VC_ERR_MSG_MAX];
-    int s;
+    struct vc_err_saved err;
 
     if (r >= 0)
         return vc_sb_close(sb, sb->exclusive);
     /* What happened before the failure did happen (a plugged vCPU, a stopped container):
      * record it, but report the failure itself. */
-    memcpy(msg, vc_ctx_errmsg(ctx), sizeof(msg));
-    s = vc_sb_close(sb, sb->exclusive);
-    if (s < 0)
+    vc_err_save(ctx, &err);
+    if (vc_sb_close(sb, sb->exclusive) < 0)
         vc_log(ctx, VC_LOG_WARN, "cannot save sandbox after failure: %s", vc_ctx_errmsg(ctx));
-    return vc_err(ctx, r, "%s", msg);
+    return vc_err_restore(ctx, &err, r);
 }
 
 int vc_sb_hv(struct vc_sandbox *sb, struct vc_hv **ret)
@@ -298,23 +295,31 @@ static void sb_needed(const struct vc_sandbox *sb, uint32_t *ret_vcpus, uint32_t
     *ret_mb = mem > UINT32_MAX ? UINT32_MAX : (uint32_t) mem;
 }
 
+int vc_sb_online(struct vc_sandbox *sb, struct vc_agent *agent, uint32_t cpus,
+                 const struct vc_device *dimm)
+{
+    uint32_t block = sb->doc.mem_block_mb ? sb->doc.mem_block_mb : VC_DEFAULT_MEM_BLOCK_MB;
+    int r = 0;
+
+    if (cpus)
+        return vc_agent_online_cpu_mem(agent, cpus, true);
+    if (dimm->probe || sb->doc.mem_probe)
+        r = vc_agent_mem_hotplug_by_probe(agent, dimm->addr, dimm->size_mb, block);
+    return r < 0 ? r : vc_agent_online_cpu_mem(agent, 0, false);
+}
+
 static int sb_resize_memory(struct vc_sandbox *sb, struct vc_hv *hv, struct vc_agent *agent,
                             uint32_t want_mb)
 {
-    uint32_t block = sb->doc.mem_block_mb ? sb->doc.mem_block_mb : SB_DEFAULT_MEM_BLOCK_MB;
+    uint32_t block = sb->doc.mem_block_mb ? sb->doc.mem_block_mb : VC_DEFAULT_MEM_BLOCK_MB;
     struct vc_device dimm = {0};
     uint32_t now_mb = 0;
     int r;
 
     r = vc_hv_resize_memory(hv, want_mb, block, sb->doc.mem_probe, &now_mb, &dimm);
-    if (r < 0)
-        return r;
-    if (now_mb > sb->doc.memory_mb) {
+    if (r >= 0 && now_mb > sb->doc.memory_mb) {
         sb->doc.memory_mb = now_mb;
-        if (sb->doc.mem_probe)
-            r = vc_agent_mem_hotplug_by_probe(agent, dimm.addr, dimm.size_mb, block);
-        if (r >= 0)
-            r = vc_agent_online_cpu_mem(agent, 0, false);
+        r = vc_sb_online(sb, agent, 0, &dimm);
     }
     vc_device_clear(sb->ctx, &dimm);
     return r;
@@ -341,7 +346,7 @@ int vc_sb_update_resources(struct vc_sandbox *sb)
             return r;
         sb->doc.vcpus = now;
         if (now > old) {
-            r = vc_agent_online_cpu_mem(agent, now - old, true);
+            r = vc_sb_online(sb, agent, now - old, NULL);
             if (r < 0)
                 return r;
         }
@@ -387,17 +392,14 @@ static int sb_boot(struct vc_sandbox *sb)
     int r;
 
     r = vc_hv_create(sb->ctx, &sb->hvb, sb->id, &cfg->hv, &sb->hv);
-    if (r < 0)
-        return r;
-    r = vc_hv_start(sb->hv,
-                    cfg->hv.boot_timeout_ms ? cfg->hv.boot_timeout_ms : SB_DEFAULT_BOOT_TIMEOUT_MS);
-    /* Saved even on failure: a half-started VM must be found and stopped after a crash. */
-    if (r >= 0 || vc_hv_query(sb->hv, &(struct vc_vm_info){0}) >= 0) {
-        int s = sb_capture(sb);
-        if (s >= 0)
-            s = vc_sb_doc_save(sb->ctx, sb->id, &sb->doc);
-        r = r < 0 ? r : s;
-    }
+    /* Recorded before it starts: after a crash during boot the store still knows the VM. */
+    if (r >= 0)
+        r = sb_capture(sb);
+    if (r >= 0)
+        r = vc_sb_doc_save(sb->ctx, sb->id, &sb->doc);
+    if (r >= 0)
+        r = vc_hv_start(sb->hv, cfg->hv.boot_timeout_ms ? cfg->hv.boot_timeout_ms
+                                                        : SB_DEFAULT_BOOT_TIMEOUT_MS);
     if (r < 0)
         return r;
     sb->doc.vcpus = cfg->hv.vcpus;
@@ -472,10 +474,9 @@ static int sb_shutdown(struct vc_sandbox *sb, bool force)
 static void sb_rollback(struct vc_sandbox *sb)
 {
     struct vc_ctx *ctx = sb->ctx;
-    char msg[VC_ERR_MSG_MAX];
-    int code = vc_ctx_errcode(ctx);
+    struct vc_err_saved err;
 
-    memcpy(msg, vc_ctx_errmsg(ctx), sizeof(msg));
+    vc_err_save(ctx, &err);
     while (sb->n_containers)
         (void) vc_sb_delete_container(sb, &sb->containers[sb->n_containers - 1]);
     if (sb->agent)
@@ -488,7 +489,7 @@ static void sb_rollback(struct vc_sandbox *sb)
         vc_agent_cleanup(sb->agent, sb->id);
     (void) vc_store_remove(vc_ctx_store(ctx), sb->id, NULL);
     vc_trace(ctx, "sandbox", "rollback", "%s", sb->id);
-    (void) vc_err(ctx, code, "%s", msg);
+    (void) vc_err_restore(ctx, &err, err.code);
 }
 
 static int sb_create(struct vc_ctx *ctx, const struct vc_sandbox_config *cfg, bool run)
@@ -666,6 +667,7 @@ int vc_sandbox_stop(struct vc_ctx *ctx, const char *sandbox_id, bool force)
 static int sb_delete(struct vc_sandbox *sb)
 {
     enum vc_state s = vc_sb_state(sb);
+    struct vc_agent *agent;
     struct vc_hv *hv;
     int r;
 
@@ -692,8 +694,8 @@ static int sb_delete(struct vc_sandbox *sb)
         if (r < 0 && r != -ESRCH)
             return r;
     }
-    if (sb->agent || vc_sb_agent(sb, &(struct vc_agent *){NULL}) >= 0)
-        vc_agent_cleanup(sb->agent, sb->id);
+    if (vc_sb_agent(sb, &agent) >= 0)
+        vc_agent_cleanup(agent, sb->id);
     return vc_store_remove(vc_ctx_store(sb->ctx), sb->id, NULL);
 }
 

@@ -100,3 +100,11 @@ int vc_sb_stop_container(struct vc_sandbox *sb, struct vc_container *c, bool for
 int vc_sb_delete_container(struct vc_sandbox *sb, struct vc_container *c);
 
 #define VC_BIT(s) (1u << (s))
+/* Containers whose processes exist in the guest and accept calls. */
+#define VC_CT_ALIVE             (VC_BIT(VC_STATE_READY) | VC_BIT(VC_STATE_RUNNING))
+#define VC_DEFAULT_MEM_BLOCK_MB 128u /* guest memory block when the agent reports none */
+
+/* Has the guest online what was just plugged: cpus vCPUs when cpus > 0, else the DIMM dimm
+ * (MemHotplugByProbe first for probe-only guests), as kata's onlineCPUMem after hotplug. */
+int vc_sb_online(struct vc_sandbox *sb, struct vc_agent *agent, uint32_t cpus,
+                 const struct vc_device *dimm);

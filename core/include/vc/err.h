@@ -23,6 +23,17 @@ int vc_err_prefix(struct vc_ctx *ctx, int code, const char *fmt, ...)
 int vc_ctx_errcode(const struct vc_ctx *ctx);
 const char *vc_ctx_errmsg(const struct vc_ctx *ctx);
 
+/* The last error, kept across cleanup steps that may record errors of their own. */
+struct vc_err_saved {
+    int code;                 /* saved code */
+    char msg[VC_ERR_MSG_MAX]; /* saved message */
+};
+
+/* Saves the last error into *saved. */
+void vc_err_save(const struct vc_ctx *ctx, struct vc_err_saved *saved);
+/* Makes *saved the last error again and returns code (the caller's result, negative). */
+int vc_err_restore(struct vc_ctx *ctx, const struct vc_err_saved *saved, int code);
+
 /* Forgets the last error. */
 void vc_err_clear(struct vc_ctx *ctx);
 
