@@ -17,7 +17,7 @@
  *   agent.ResizeGuestVolume agent.GetIPTables agent.SetIPTables agent.SetPolicy
  *   agent.GetDiagnosticData agent.KillContainer agent.ProcessListContainer
  * destroy, long_live_conn, mark_dead and cleanup have none: they cannot report a failure.
- * disconnect, like those four, also runs on a dead agent. */
+ * disconnect and save, like those four, also run on a dead agent. */
 #include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -527,7 +527,8 @@ void vc_agent_cleanup(struct vc_agent *agent, const char *sandbox_id)
 
 int vc_agent_save(struct vc_agent *agent, char **ret_state)
 {
-    int r = agent_enter(agent, "agent.Save", AGENT_HAS(agent, save));
+    /* What a dead agent saves is still needed: the sandbox is stored after its VM died. */
+    int r = agent_dispatch(agent, "agent.Save", AGENT_HAS(agent, save), false);
 
     if (r != 0)
         return r;

@@ -131,7 +131,7 @@ int vc_sb_start_container(struct vc_sandbox *sb, struct vc_container *c)
     struct vc_ctx *ctx = sb->ctx;
     const char *cid = c->doc.config.id;
     struct vc_process proc = {0};
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     enum vc_state s = vc_ct_state(c);
     int r;
 
@@ -168,7 +168,7 @@ int vc_sb_stop_container(struct vc_sandbox *sb, struct vc_container *c, bool for
     struct vc_ctx *ctx = sb->ctx;
     const char *cid = c->doc.config.id;
     enum vc_state s = vc_ct_state(c);
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int32_t status;
     int r;
 
@@ -203,7 +203,7 @@ int vc_sb_delete_container(struct vc_sandbox *sb, struct vc_container *c)
 {
     struct vc_ctx *ctx = sb->ctx;
     size_t i = (size_t) (c - sb->containers);
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     /* A ready or paused container still exists in the guest. */
@@ -336,7 +336,7 @@ int vc_container_enter(struct vc_ctx *ctx, const char *sandbox_id, const char *c
     struct vc_process proc = {0};
     struct vc_container *c;
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     char *id = NULL;
     int r;
 
@@ -408,7 +408,7 @@ int vc_container_kill(struct vc_ctx *ctx, const char *sandbox_id, const char *co
 {
     struct vc_container *c;
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     r = ct_open(ctx, sandbox_id, container_id, false, &sb, &c);
@@ -431,7 +431,7 @@ int vc_container_process_list(struct vc_ctx *ctx, const char *sandbox_id, const 
     struct vc_ps_options o = {.format = "table", .args = (char **) default_args, .n_args = 1};
     struct vc_container *c;
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     if (opts && opts->format)
@@ -461,7 +461,7 @@ int vc_container_update(struct vc_ctx *ctx, const char *sandbox_id, const char *
     struct vc_resources old;
     struct vc_container *c;
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     if (!res)
@@ -492,7 +492,7 @@ int vc_container_stats(struct vc_ctx *ctx, const char *sandbox_id, const char *c
 {
     struct vc_container *c;
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     if (!ret)
@@ -513,7 +513,7 @@ static int ct_toggle_pause(struct vc_ctx *ctx, const char *sandbox_id, const cha
 {
     struct vc_container *c;
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     r = ct_open(ctx, sandbox_id, container_id, true, &sb, &c);

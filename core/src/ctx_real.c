@@ -29,7 +29,7 @@ struct real_timer {
 
 struct vc_real {
     struct vc_ctx *ctx;         /* the context these services belong to */
-    uint64_t rng_state[4];      /* xoshiro256** state */
+    struct vc_xoshiro rng;      /* generator state */
     struct real_watch *watches; /* watched fds */
     size_t n_watches;           /* number of watches */
     struct real_timer *timers;  /* pending timers */
@@ -54,27 +54,6 @@ static uint64_t real_monotonic(void *data)
 static int64_t real_wall(void *data)
 {
     return (int64_t) real_clock_ns(CLOCK_REALTIME);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-/* xoshiro256** (public-domain algorithm by Blackman and Vigna). */
-static uint64_t real_rng_next(void *data)
-{
-    uint64_t *s = ((struct vc_real *) data)->rng_state;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
 }
 
 static int real_watch(void *data, int fd, unsigned events, vc_io_fn *fn, void *fn_data)
@@ -241,9 +220,9 @@ int vc_ctx_new_real(const char *root, struct vc_ctx **ret)
     real = calloc(1, sizeof(*real));
     if (!real)
         return -ENOMEM;
-    memcpy(real->rng_state, seed, sizeof(seed));
+    memcpy(real->rng.s, seed, sizeof(seed));
     r = vc_ctx_new(&(struct vc_clock){.monotonic = real_monotonic, .wall = real_wall},
-                   &(struct vc_rng){.next = real_rng_next, .data = real}, NULL, &ctx);
+                   &(struct vc_rng){.next = vc_xoshiro_next, .data = &real->rng}, NULL, &ctx);
     if (r < 0) {
         free(real);
         return r;

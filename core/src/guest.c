@@ -66,8 +66,8 @@ int vc_sandbox_add_device(struct vc_ctx *ctx, const char *sandbox_id, const stru
 {
     struct vc_device copy = {0};
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
-    struct vc_hv *hv;
+    struct vc_agent *agent = NULL;
+    struct vc_hv *hv = NULL;
     int r;
 
     if (!dev || dev->type < 0 || dev->type >= VC_DEVICE_TYPE_LAST)
@@ -125,7 +125,7 @@ int vc_sandbox_add_interface(struct vc_ctx *ctx, const char *sandbox_id,
 {
     struct vc_interface out = {0};
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     if (!iface || !iface->name || !*iface->name || !ret)
@@ -148,8 +148,8 @@ int vc_sandbox_add_interface(struct vc_ctx *ctx, const char *sandbox_id,
 int vc_sandbox_remove_interface(struct vc_ctx *ctx, const char *sandbox_id, const char *name)
 {
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
-    struct vc_hv *hv;
+    struct vc_agent *agent = NULL;
+    struct vc_hv *hv = NULL;
     int r;
 
     if (!name)
@@ -192,7 +192,7 @@ int vc_sandbox_list_interfaces(struct vc_ctx *ctx, const char *sandbox_id,
                                struct vc_interface **ret, size_t *ret_n)
 {
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     if (!ret || !ret_n)
@@ -209,7 +209,7 @@ int vc_sandbox_update_routes(struct vc_ctx *ctx, const char *sandbox_id,
 {
     struct vc_route *out = NULL, *copy = NULL;
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     size_t n_out = 0;
     int r;
 
@@ -240,7 +240,7 @@ int vc_sandbox_list_routes(struct vc_ctx *ctx, const char *sandbox_id, struct vc
                            size_t *ret_n)
 {
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     if (!ret || !ret_n)
@@ -259,7 +259,7 @@ int vc_sandbox_list_routes(struct vc_ctx *ctx, const char *sandbox_id, struct vc
 int vc_sandbox_get_oom_event(struct vc_ctx *ctx, const char *sandbox_id, char **ret)
 {
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     if (!ret)
@@ -271,7 +271,7 @@ int vc_sandbox_get_oom_event(struct vc_ctx *ctx, const char *sandbox_id, char **
 int vc_sandbox_get_agent_metrics(struct vc_ctx *ctx, const char *sandbox_id, char **ret)
 {
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     if (!ret)
@@ -284,7 +284,7 @@ int vc_sandbox_guest_volume_stats(struct vc_ctx *ctx, const char *sandbox_id,
                                   const char *volume_path, struct vc_volume_stats *ret)
 {
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     if (!volume_path || volume_path[0] != '/' || !ret)
@@ -297,7 +297,7 @@ int vc_sandbox_resize_guest_volume(struct vc_ctx *ctx, const char *sandbox_id,
                                    const char *volume_path, uint64_t size)
 {
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     if (!volume_path || volume_path[0] != '/')
@@ -310,7 +310,7 @@ int vc_sandbox_get_iptables(struct vc_ctx *ctx, const char *sandbox_id, bool ipv
                             size_t *ret_len)
 {
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     if (!ret || !ret_len)
@@ -323,7 +323,7 @@ int vc_sandbox_set_iptables(struct vc_ctx *ctx, const char *sandbox_id, bool ipv
                             const uint8_t *data, size_t len)
 {
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     if (!data && len)
@@ -335,7 +335,7 @@ int vc_sandbox_set_iptables(struct vc_ctx *ctx, const char *sandbox_id, bool ipv
 int vc_sandbox_set_policy(struct vc_ctx *ctx, const char *sandbox_id, const char *policy)
 {
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     if (!policy)
@@ -348,7 +348,7 @@ int vc_sandbox_get_diagnostic_data(struct vc_ctx *ctx, const char *sandbox_id, c
                                    const char *container_id, char **ret)
 {
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     if (!log_type || !ret)
@@ -365,7 +365,7 @@ int vc_sandbox_guest_details(struct vc_ctx *ctx, const char *sandbox_id,
                              struct vc_guest_details *ret)
 {
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     if (!ret)
@@ -377,7 +377,7 @@ int vc_sandbox_guest_details(struct vc_ctx *ctx, const char *sandbox_id,
 int vc_sandbox_set_guest_date_time(struct vc_ctx *ctx, const char *sandbox_id)
 {
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int64_t now;
     int r;
 
@@ -410,7 +410,7 @@ int vc_sandbox_copy_file(struct vc_ctx *ctx, const char *sandbox_id,
                          const struct vc_copy_file *file)
 {
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     if (!file || !file->path || file->path[0] != '/' || (!file->data && file->size))
@@ -425,7 +425,7 @@ int vc_sandbox_add_swap(struct vc_ctx *ctx, const char *sandbox_id, const uint32
                         size_t n)
 {
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     if (!pci_path || !n)
@@ -438,7 +438,7 @@ int vc_sandbox_update_ephemeral_mounts(struct vc_ctx *ctx, const char *sandbox_i
                                        const struct vc_mount *mounts, size_t n)
 {
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     if (!mounts && n)

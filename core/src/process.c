@@ -50,7 +50,7 @@ int vc_process_wait(struct vc_ctx *ctx, const char *sandbox_id, const char *cont
                     const char *exec_id, int32_t *ret_status)
 {
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     if (!ret_status)
@@ -68,7 +68,7 @@ int vc_process_signal(struct vc_ctx *ctx, const char *sandbox_id, const char *co
                       const char *exec_id, int signal, bool all)
 {
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     r = all ? 0 : proc_need_eid(ctx, exec_id);
@@ -86,7 +86,7 @@ int vc_process_winsize(struct vc_ctx *ctx, const char *sandbox_id, const char *c
                        const char *exec_id, uint32_t rows, uint32_t columns)
 {
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     r = proc_need_eid(ctx, exec_id);
@@ -103,7 +103,7 @@ int vc_process_write_stdin(struct vc_ctx *ctx, const char *sandbox_id, const cha
                            const char *exec_id, const void *buf, size_t len, size_t *ret_written)
 {
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     if ((!buf && len) || !ret_written)
@@ -122,7 +122,7 @@ int vc_process_close_stdin(struct vc_ctx *ctx, const char *sandbox_id, const cha
                            const char *exec_id)
 {
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     r = proc_need_eid(ctx, exec_id);
@@ -138,7 +138,7 @@ static int proc_read(struct vc_ctx *ctx, const char *sid, const char *cid, const
                      bool err, void *buf, size_t len, size_t *ret_len)
 {
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
+    struct vc_agent *agent = NULL;
     int r;
 
     if ((!buf && len) || !ret_len)

@@ -327,8 +327,8 @@ static int sb_resize_memory(struct vc_sandbox *sb, struct vc_hv *hv, struct vc_a
 
 int vc_sb_update_resources(struct vc_sandbox *sb)
 {
-    struct vc_agent *agent;
-    struct vc_hv *hv;
+    struct vc_agent *agent = NULL;
+    struct vc_hv *hv = NULL;
     uint32_t want_cpus, want_mb, old = 0, now = 0;
     int r;
 
@@ -451,8 +451,8 @@ static int sb_boot(struct vc_sandbox *sb)
  * past errors. */
 static int sb_shutdown(struct vc_sandbox *sb, bool force)
 {
-    struct vc_agent *agent;
-    struct vc_hv *hv;
+    struct vc_agent *agent = NULL;
+    struct vc_hv *hv = NULL;
     int r;
 
     r = vc_sb_agent(sb, &agent);
@@ -612,7 +612,11 @@ int vc_sandbox_start(struct vc_ctx *ctx, const char *sandbox_id)
     if (r < 0)
         return r;
     prev = vc_sb_state(sb);
-    r = vc_state_transition(ctx, "sandbox", prev, VC_STATE_RUNNING);
+    /* The table lets paused move to running, but only resume wakes a paused VM. */
+    if (prev == VC_STATE_PAUSED)
+        r = vc_err(ctx, -EINVAL, "cannot start: sandbox '%s' is paused (resume it)", sb->id);
+    else
+        r = vc_state_transition(ctx, "sandbox", prev, VC_STATE_RUNNING);
     if (r >= 0 && prev == VC_STATE_STOPPED)
         r = sb_reboot(sb);
     if (r >= 0)
@@ -667,8 +671,8 @@ int vc_sandbox_stop(struct vc_ctx *ctx, const char *sandbox_id, bool force)
 static int sb_delete(struct vc_sandbox *sb)
 {
     enum vc_state s = vc_sb_state(sb);
-    struct vc_agent *agent;
-    struct vc_hv *hv;
+    struct vc_agent *agent = NULL;
+    struct vc_hv *hv = NULL;
     int r;
 
     r = vc_sb_require(sb, "delete",
@@ -719,7 +723,7 @@ static int sb_toggle_pause(struct vc_ctx *ctx, const char *sandbox_id, bool paus
     enum vc_state from = pause ? VC_STATE_RUNNING : VC_STATE_PAUSED;
     enum vc_state to = pause ? VC_STATE_PAUSED : VC_STATE_RUNNING;
     struct vc_sandbox *sb;
-    struct vc_hv *hv;
+    struct vc_hv *hv = NULL;
     int r;
 
     r = vc_sb_open(ctx, sandbox_id, true, &sb);
@@ -981,8 +985,8 @@ int vc_container_cleanup(struct vc_ctx *ctx, const char *sandbox_id, const char 
 {
     struct vc_container *c;
     struct vc_sandbox *sb;
-    struct vc_agent *agent;
-    struct vc_hv *hv;
+    struct vc_agent *agent = NULL;
+    struct vc_hv *hv = NULL;
     int r;
 
     r = vc_id_validate(ctx, "container", container_id);
@@ -1007,6 +1011,65 @@ int vc_container_cleanup(struct vc_ctx *ctx, const char *sandbox_id, const char 
             r = sb_delete(sb);
         if (r >= 0)
             sb->exclusive = false; /* the document is gone: nothing to save */
+    }
+    return vc_sb_finish(sb, r);
+}
+
+/* --- monitor ------------------------------------------------------------------------------- */
+
+/* The VM died: the agent can no longer answer, so the sandbox and every container that lived in
+ * the guest are stopped (what kata's shim does when its watcher reports the VM gone). */
+static int sb_vm_died(struct vc_sandbox *sb)
+{
+    struct vc_agent *agent = NULL;
+    struct vc_hv *hv = NULL;
+    int r;
+
+    if (vc_sb_agent(sb, &agent) >= 0)
+        vc_agent_mark_dead(agent);
+    /* The remains (a stopped VM the hypervisor still lists) go with it; a VM that left nothing
+     * cannot be stopped, and that is fine. */
+    if (vc_sb_hv(sb, &hv) >= 0)
+        (void) vc_hv_stop(hv, false);
+    for (size_t i = 0; i < sb->n_containers; i++) {
+        struct vc_container *c = &sb->containers[i];
+        if (vc_ct_state(c) != VC_STATE_STOPPED) {
+            r = vc_ct_set_state(sb->ctx, c, VC_STATE_STOPPED);
+            if (r < 0)
+                return r;
+        }
+    }
+    r = vc_sb_set_state(sb, VC_STATE_STOPPED);
+    if (r < 0)
+        return r;
+    vc_trace(sb->ctx, "sandbox", "vm-died", "%s", sb->id);
+    return vc_err(sb->ctx, -ESRCH, "vm of sandbox '%s' died", sb->id);
+}
+
+int vc_sandbox_check(struct vc_ctx *ctx, const char *sandbox_id)
+{
+    struct vc_sandbox *sb;
+    struct vc_agent *agent = NULL;
+    struct vc_hv *hv = NULL;
+    enum vc_state s;
+    int r;
+
+    r = vc_sb_open(ctx, sandbox_id, true, &sb);
+    if (r < 0)
+        return r;
+    s = vc_sb_state(sb);
+    if (s != VC_STATE_READY && s != VC_STATE_RUNNING && s != VC_STATE_PAUSED)
+        return vc_sb_finish(sb, 0);
+    r = vc_sb_hv(sb, &hv);
+    if (r >= 0)
+        r = vc_hv_check(hv);
+    if (r == -ESRCH)
+        return vc_sb_finish(sb, sb_vm_died(sb));
+    /* A paused guest cannot answer; its VM being there is all that can be checked. */
+    if (r >= 0 && s != VC_STATE_PAUSED) {
+        r = vc_sb_agent(sb, &agent);
+        if (r >= 0)
+            r = vc_agent_check(agent);
     }
     return vc_sb_finish(sb, r);
 }

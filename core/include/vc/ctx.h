@@ -30,6 +30,16 @@ struct vc_rng {
     void *data;                   /* generator state */
 };
 
+/* xoshiro256** (Blackman and Vigna's public-domain generator): the generator of both worlds.
+ * Seeding expands one 64-bit seed with splitmix64, so every seed gives a usable state. */
+struct vc_xoshiro {
+    uint64_t s[4]; /* state; never all zero */
+};
+
+void vc_xoshiro_seed(struct vc_xoshiro *x, uint64_t seed);
+/* The next 64 bits; data is a struct vc_xoshiro, so this fits struct vc_rng's next. */
+uint64_t vc_xoshiro_next(void *data);
+
 /* Allocator hooks. malloc and realloc return NULL on failure; free accepts NULL. */
 struct vc_alloc {
     void *(*malloc)(void *data, size_t size);             /* like malloc(3) */

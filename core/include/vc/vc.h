@@ -50,6 +50,11 @@ int vc_sandbox_delete(struct vc_ctx *ctx, const char *sandbox_id);
 int vc_sandbox_pause(struct vc_ctx *ctx, const char *sandbox_id);
 /* paused -> running. */
 int vc_sandbox_resume(struct vc_ctx *ctx, const char *sandbox_id);
+/* kata's sandbox monitor (the shim's watcher): checks that a ready, running or paused sandbox's
+ * VM is alive and, unless paused, that its agent answers Check. A VM that died is noticed here:
+ * the agent is marked dead, the sandbox and its containers become stopped and are saved, and
+ * -ESRCH is returned. 0 when healthy or not up; the agent's error when it does not answer. */
+int vc_sandbox_check(struct vc_ctx *ctx, const char *sandbox_id);
 /* Loads the stored sandbox: its config (*ret_cfg, may be NULL) and status (*ret_status, may
  * be NULL). Free with vc_sandbox_config_free / vc_sandbox_status_free. */
 int vc_sandbox_fetch(struct vc_ctx *ctx, const char *sandbox_id, struct vc_sandbox_config **ret_cfg,
