@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* vcdemo: drives the runtime core through a whole sandbox lifecycle against the test
+/* vcdemo: drives the runtime core through a whole sandbox lifecycle against the simulated
  * hypervisor and the noop agent, with a fault injected into one create, and prints a report:
  * one line per step with its result and what the store and the VM hold afterwards. Exit 0
  * when every step gave the expected result. */
@@ -26,7 +26,7 @@ struct demo {
 static void report(struct demo *d, const char *what, int r, int want)
 {
     struct vc_sandbox_status *st = NULL;
-    const struct testhv_vm *vm = testhv_world_vm(d->fx->world, "demo");
+    const struct simhv_vm *vm = simhv_world_vm(d->fx->world, "demo");
     char state[160] = "sandbox gone", msg[VC_ERR_MSG_MAX];
     bool ok = r == want;
 
@@ -60,7 +60,7 @@ int main(void)
     struct vc_process p = {0};
     int32_t status = -1;
 
-    printf("vcsim runtime core: sandbox lifecycle on the test hypervisor (store %s)\n\n",
+    printf("vcsim runtime core: sandbox lifecycle on the simulated hypervisor (store %s)\n\n",
            d.fx->root);
     fixture_fail_nth(d.fx, "hv.start", 1, -EIO);
     report(&d, "create (vm start fails: rolled back)", vc_sandbox_create(ctx, cfg), -EIO);
@@ -81,8 +81,8 @@ int main(void)
     report(&d, "stop", vc_sandbox_stop(ctx, "demo", false), 0);
     report(&d, "delete", vc_sandbox_delete(ctx, "demo"), 0);
     printf("\n%u steps, %u unexpected; %zu vm(s) and %zu store entries left\n", d.steps, d.failed,
-           testhv_world_count(d.fx->world), fixture_store_entries(d.fx));
-    if (testhv_world_count(d.fx->world) || fixture_store_entries(d.fx))
+           simhv_world_vm_count(d.fx->world), fixture_store_entries(d.fx));
+    if (simhv_world_vm_count(d.fx->world) || fixture_store_entries(d.fx))
         d.failed++;
     vc_sandbox_config_free(ctx, cfg);
     fixture_free(d.fx);

@@ -42,9 +42,8 @@ struct fixture *fixture_new(void)
     (void) snprintf(fx->root, sizeof(fx->root), "/tmp/vc-test-XXXXXX");
     assert_non_null(mkdtemp(fx->root));
     assert_int_equal(vc_ctx_new_real(fx->root, &fx->ctx), 0);
-    fx->world = testhv_world_new();
-    assert_non_null(fx->world);
-    assert_int_equal(vc_ctx_register_hv(fx->ctx, &testhv_ops, fx->world), 0);
+    assert_int_equal(simhv_world_new(&(struct simhv_options){.seed = FIX_SEED}, &fx->world), 0);
+    assert_int_equal(vc_ctx_register_hv(fx->ctx, &simhv_ops, fx->world), 0);
     vc_ctx_set_fault(fx->ctx, fixture_fault, fx);
     fx->record = true;
     return fx;
@@ -97,7 +96,7 @@ void fixture_free(struct fixture *fx)
     fixture_clear_points(fx);
     free(fx->failed_point);
     vc_ctx_free(fx->ctx);
-    testhv_world_free(fx->world);
+    simhv_world_free(fx->world);
     rm_rf(fx->root);
     free(fx);
 }
@@ -135,7 +134,7 @@ struct vc_sandbox_config *fixture_sandbox_config(struct fixture *fx, const char 
     assert_non_null(cfg);
     assert_non_null(cfg->id = vc_strdup(ctx, id));
     assert_non_null(cfg->hostname = vc_strdup(ctx, id));
-    assert_non_null(cfg->hv.kind = vc_strdup(ctx, "test"));
+    assert_non_null(cfg->hv.kind = vc_strdup(ctx, "sim"));
     cfg->hv.vcpus = 1;
     cfg->hv.max_vcpus = 4;
     cfg->hv.memory_mb = 256;

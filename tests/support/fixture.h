@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Test fixture: a real context over a fresh temporary store root, the testhv world registered
- * as hypervisor kind "test", builders for configs, and a fault hook that fails the Nth hit. */
+/* Test fixture: a real context over a fresh temporary store root, a simulated world (seed 1)
+ * whose hypervisor is registered on it as kind "sim", builders for configs, and a fault hook that
+ * fails the Nth hit. The world's hypervisor advances the world's virtual time on its own (boot
+ * latency, operation costs), so it runs under the real context without wall-clock waits. */
 #pragma once
 
 #include <stdbool.h>
@@ -8,14 +10,16 @@
 
 #include <vc/vc.h>
 
-#include "testhv.h"
+#include <simhv/hv.h>
+#include <simhv/world.h>
 
 #define FIX_MAX_POINTS 4096 /* fault point hits recorded per fixture */
+#define FIX_SEED       1 /* the simulated world's seed: every run draws the same boot latencies */
 
 struct fixture {
     char root[256];               /* temporary store root */
     struct vc_ctx *ctx;           /* real context over root */
-    struct testhv_world *world;   /* the VMs */
+    struct simhv_world *world;    /* the simulated world: the VMs */
     unsigned fail_at;             /* fail the fail_at-th hit (1-based); 0: never */
     const char *fail_prefix;      /* count only points starting with this (NULL: all) */
     int fail_errno;               /* what the failing hit returns */
@@ -34,7 +38,7 @@ void fixture_free(struct fixture *fx);
 void fixture_fail_nth(struct fixture *fx, const char *prefix, unsigned nth, int err);
 void fixture_clear_points(struct fixture *fx);
 
-/* A sandbox config with id, hypervisor "test", agent "noop", 1 vCPU (max 4), 256 MiB (max
+/* A sandbox config with id, hypervisor "sim", agent "noop", 1 vCPU (max 4), 256 MiB (max
  * 2048, 4 slots) and n containers named c1..cn. Free with vc_sandbox_config_free. */
 struct vc_sandbox_config *fixture_sandbox_config(struct fixture *fx, const char *id, size_t n);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Every API entry point against the noop agent and the testhv hypervisor double: results,
- * state checks with errors naming both sides, what the store and the VM hold afterwards. */
+/* Every API entry point against the noop agent and the simulated hypervisor: results, state
+ * checks with errors naming both sides, what the store and the VM hold afterwards. */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -61,7 +61,7 @@ static void test_create_status_fetch(void **state)
     struct fixture *fx = *state;
     struct vc_sandbox_config *cfg = NULL;
     struct vc_sandbox_status *st = NULL;
-    const struct testhv_vm *vm;
+    const struct simhv_vm *vm;
 
     make_sandbox(fx, 2, false);
     assert_int_equal(vc_sandbox_fetch(fx->ctx, "sb", &cfg, &st), 0);
@@ -70,7 +70,7 @@ static void test_create_status_fetch(void **state)
     assert_string_equal(cfg->containers[1].id, "c2");
     assert_string_equal(cfg->containers[0].process.args[0], "sh");
     assert_int_equal(st->state, VC_STATE_READY);
-    assert_string_equal(st->hv_kind, "test");
+    assert_string_equal(st->hv_kind, "sim");
     assert_string_equal(st->agent_kind, "noop");
     assert_int_equal(st->n_containers, 2);
     assert_int_equal(st->containers[0].state, VC_STATE_READY);
@@ -78,9 +78,11 @@ static void test_create_status_fetch(void **state)
     assert_int_equal(st->memory_mb, 256);
     vc_sandbox_config_free(fx->ctx, cfg);
     vc_sandbox_status_free(fx->ctx, st);
-    vm = testhv_world_vm(fx->world, "sb");
+    vm = simhv_world_vm(fx->world, "sb");
     assert_non_null(vm);
     assert_int_equal(vm->state, VC_VM_STATE_RUNNING);
+    assert_true(vm->booted);
+    assert_int_equal(vm->pid, SIMHV_PID_BASE);
 }
 
 static void test_create_twice_and_bad_kinds(void **state)
@@ -108,7 +110,7 @@ static void test_create_twice_and_bad_kinds(void **state)
     assert_int_equal(vc_sandbox_create(fx->ctx, cfg), -EINVAL);
     assert_non_null(strstr(vc_ctx_errmsg(fx->ctx), "unknown hypervisor kind 'firecracker'"));
     vc_sandbox_config_free(fx->ctx, cfg);
-    assert_int_equal(testhv_world_count(fx->world), 1);
+    assert_int_equal(simhv_world_vm_count(fx->world), 1);
 }
 
 static void test_bad_ids(void **state)
@@ -143,10 +145,10 @@ static void test_lifecycle(void **state)
     assert_int_equal(vc_sandbox_stop(fx->ctx, "sb", false), 0);
     assert_int_equal(sb_state(fx), VC_STATE_STOPPED);
     assert_int_equal(ct_state(fx, "c2"), VC_STATE_STOPPED);
-    assert_int_equal(testhv_world_vm(fx->world, "sb")->state, VC_VM_STATE_STOPPED);
+    assert_int_equal(simhv_world_vm(fx->world, "sb")->state, VC_VM_STATE_STOPPED);
     assert_int_equal(vc_sandbox_stop(fx->ctx, "sb", false), 0); /* stopped: no-op */
     assert_int_equal(vc_sandbox_delete(fx->ctx, "sb"), 0);
-    assert_int_equal(testhv_world_count(fx->world), 0);
+    assert_int_equal(simhv_world_vm_count(fx->world), 0);
     assert_int_equal(fixture_store_entries(fx), 0);
     assert_int_equal(vc_sandbox_status(fx->ctx, "sb", &(struct vc_sandbox_status *){0}), -ENOENT);
 }
@@ -160,8 +162,8 @@ static void test_restart_after_stop(void **state)
     assert_int_equal(vc_sandbox_start(fx->ctx, "sb"), 0);
     assert_int_equal(sb_state(fx), VC_STATE_RUNNING);
     assert_int_equal(ct_state(fx, "c1"), VC_STATE_RUNNING);
-    assert_int_equal(testhv_world_vm(fx->world, "sb")->state, VC_VM_STATE_RUNNING);
-    assert_int_equal(testhv_world_count(fx->world), 1);
+    assert_int_equal(simhv_world_vm(fx->world, "sb")->state, VC_VM_STATE_RUNNING);
+    assert_int_equal(simhv_world_vm_count(fx->world), 1);
 }
 
 static void test_delete_ready_sandbox_stops_vm(void **state)
@@ -170,7 +172,7 @@ static void test_delete_ready_sandbox_stops_vm(void **state)
 
     make_sandbox(fx, 1, false);
     assert_int_equal(vc_sandbox_delete(fx->ctx, "sb"), 0);
-    assert_int_equal(testhv_world_count(fx->world), 0);
+    assert_int_equal(simhv_world_vm_count(fx->world), 0);
     assert_int_equal(fixture_store_entries(fx), 0);
 }
 
@@ -186,7 +188,7 @@ static void test_pause_resume_sandbox(void **state)
     assert_int_equal(vc_sandbox_pause(fx->ctx, "sb"), 0);
     assert_int_equal(sb_state(fx), VC_STATE_PAUSED);
     assert_int_equal(ct_state(fx, "c1"), VC_STATE_PAUSED);
-    assert_int_equal(testhv_world_vm(fx->world, "sb")->state, VC_VM_STATE_PAUSED);
+    assert_int_equal(simhv_world_vm(fx->world, "sb")->state, VC_VM_STATE_PAUSED);
     assert_int_equal(vc_sandbox_resume(fx->ctx, "sb"), 0);
     assert_int_equal(sb_state(fx), VC_STATE_RUNNING);
     assert_int_equal(ct_state(fx, "c1"), VC_STATE_RUNNING);
@@ -292,11 +294,11 @@ static void test_update_hotplugs_cpu_and_memory(void **state)
     struct vc_resources res = {
         .cpu_quota = 150000, .cpu_period = 100000, .memory_limit = 300ll << 20};
     struct vc_sandbox_status *st = NULL;
-    const struct testhv_vm *vm;
+    const struct simhv_vm *vm;
 
     make_sandbox(fx, 1, true);
     assert_int_equal(vc_container_update(fx->ctx, "sb", "c1", &res), 0);
-    vm = testhv_world_vm(fx->world, "sb");
+    vm = simhv_world_vm(fx->world, "sb");
     assert_int_equal(vm->vcpus, 3);          /* 1 + ceil(1.5) */
     assert_true(vm->memory_mb >= 256 + 300); /* rounded up to the memory block */
     assert_int_equal(vc_sandbox_status(fx->ctx, "sb", &st), 0);
@@ -308,8 +310,8 @@ static void test_update_hotplugs_cpu_and_memory(void **state)
     res.cpu_quota = 1000000;
     res.memory_limit = 4096ll << 20;
     assert_int_equal(vc_container_update(fx->ctx, "sb", "c1", &res), 0);
-    assert_int_equal(testhv_world_vm(fx->world, "sb")->vcpus, 4);
-    assert_int_equal(testhv_world_vm(fx->world, "sb")->memory_mb, 2048);
+    assert_int_equal(simhv_world_vm(fx->world, "sb")->vcpus, 4);
+    assert_int_equal(simhv_world_vm(fx->world, "sb")->memory_mb, 2048);
     res.memory_limit = 8192ll << 20;
     assert_int_equal(vc_container_update(fx->ctx, "sb", "c1", &res), -ENOSPC);
     assert_non_null(strstr(vc_ctx_errmsg(fx->ctx), "maximum"));
@@ -324,9 +326,9 @@ static void test_create_container_with_limits(void **state)
     cc->resources.cpu_quota = 200000;
     cc->resources.cpu_period = 100000;
     assert_int_equal(vc_container_create(fx->ctx, "sb", cc), 0);
-    assert_int_equal(testhv_world_vm(fx->world, "sb")->vcpus, 3);
+    assert_int_equal(simhv_world_vm(fx->world, "sb")->vcpus, 3);
     assert_int_equal(vc_container_delete(fx->ctx, "sb", "big"), 0);
-    assert_int_equal(testhv_world_vm(fx->world, "sb")->vcpus, 1); /* CPUs come back */
+    assert_int_equal(simhv_world_vm(fx->world, "sb")->vcpus, 1); /* CPUs come back */
     fixture_container_config_free(fx, cc);
 }
 
@@ -345,7 +347,7 @@ static void test_add_device(void **state)
     assert_int_equal(vc_sandbox_add_device(fx->ctx, "sb", &blk), -EEXIST);
     assert_int_equal(vc_sandbox_add_device(fx->ctx, "sb", &cpu), 0);
     assert_int_equal(vc_sandbox_add_device(fx->ctx, "sb", &mem), 0);
-    assert_int_equal(testhv_world_vm(fx->world, "sb")->n_devices, 1);
+    assert_int_equal(simhv_world_vm(fx->world, "sb")->n_devices, 1);
     assert_int_equal(vc_sandbox_status(fx->ctx, "sb", &st), 0);
     assert_int_equal(st->vcpus, 3);
     assert_int_equal(st->memory_mb, 384);
@@ -452,7 +454,7 @@ static void test_cleanup_container(void **state)
     /* the last container takes the sandbox with it */
     assert_int_equal(vc_container_cleanup(fx->ctx, "sb", "c2", true), 0);
     assert_int_equal(vc_sandbox_status(fx->ctx, "sb", &(struct vc_sandbox_status *){0}), -ENOENT);
-    assert_int_equal(testhv_world_count(fx->world), 0);
+    assert_int_equal(simhv_world_vm_count(fx->world), 0);
     assert_int_equal(fixture_store_entries(fx), 0);
 }
 
@@ -461,11 +463,11 @@ static void test_cleanup_after_vm_died(void **state)
     struct fixture *fx = *state;
 
     make_sandbox(fx, 1, true);
-    assert_int_equal(testhv_world_kill(fx->world, "sb"), 0);
+    assert_int_equal(simhv_world_crash_vm(fx->world, "sb"), 0);
     /* without force the agent, marked dead, refuses to stop the container */
     assert_int_not_equal(vc_container_cleanup(fx->ctx, "sb", "c1", false), 0);
     assert_int_equal(vc_container_cleanup(fx->ctx, "sb", "c1", true), 0);
-    assert_int_equal(testhv_world_count(fx->world), 0);
+    assert_int_equal(simhv_world_vm_count(fx->world), 0);
     assert_int_equal(fixture_store_entries(fx), 0);
 }
 

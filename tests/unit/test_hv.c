@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of the hypervisor wrappers over the testhv double: its QEMU-like state rules
- * (lifecycle, hotplug limits, resize, cleanup, reattach after a kill), the wrappers' fault
- * points and their names, and unsupported members. Each test gets a bare context on a fixed
- * clock and an empty world. */
+/* Unit tests of the hypervisor wrappers over the simulated hypervisor ("sim"): QEMU's state rules
+ * as core sees them through the wrappers (lifecycle, hotplug limits, resize, cleanup, reattach
+ * after a crash), the wrappers' fault points and their names, and unsupported members. Each test
+ * gets a bare context on a fixed clock and an empty world (seed 1); the world's virtual time
+ * moves on its own. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,8 +21,10 @@
 #include <vc/hv.h>
 #include <vc/types.h>
 
+#include <simhv/hv.h>
+#include <simhv/world.h>
+
 #include "schema.h"
-#include "testhv.h"
 
 #define MAX_POINTS 64
 #define GIB        (UINT64_C(1) << 30)
@@ -36,11 +39,11 @@ struct fault_rec {
 };
 
 struct fixture {
-    struct vc_ctx *ctx;         /* a bare context */
-    struct testhv_world *world; /* the VMs */
-    struct vc_hv_backend be;    /* testhv over world, resolved through the context */
-    struct vc_hv_config cfg;    /* 1 of 4 vCPUs, 2048 of 4096 MiB, 2 DIMM slots */
-    struct fault_rec faults;    /* the fault hook's record */
+    struct vc_ctx *ctx;        /* a bare context */
+    struct simhv_world *world; /* the VMs */
+    struct vc_hv_backend be;   /* simhv over world, resolved through the context */
+    struct vc_hv_config cfg;   /* 1 of 4 vCPUs, 2048 of 4096 MiB, 2 DIMM slots */
+    struct fault_rec faults;   /* the fault hook's record */
 };
 
 static uint64_t fixed_monotonic(void *data)
@@ -77,14 +80,13 @@ static int fixture_setup(void **state)
 
     assert_non_null(fx);
     assert_int_equal(vc_ctx_new(&clock, &rng, NULL, &fx->ctx), 0);
-    fx->world = testhv_world_new();
-    assert_non_null(fx->world);
-    assert_int_equal(vc_ctx_register_hv(fx->ctx, &testhv_ops, fx->world), 0);
-    assert_int_equal(vc_ctx_hv_backend(fx->ctx, "test", &fx->be), 0);
-    assert_ptr_equal(fx->be.ops, &testhv_ops);
+    assert_int_equal(simhv_world_new(&(struct simhv_options){.seed = 1}, &fx->world), 0);
+    assert_int_equal(vc_ctx_register_hv(fx->ctx, &simhv_ops, fx->world), 0);
+    assert_int_equal(vc_ctx_hv_backend(fx->ctx, "sim", &fx->be), 0);
+    assert_ptr_equal(fx->be.ops, &simhv_ops);
     assert_ptr_equal(fx->be.data, fx->world);
     fx->cfg = (struct vc_hv_config){
-        .kind = "test",
+        .kind = "sim",
         .vcpus = 1,
         .max_vcpus = 4,
         .memory_mb = 2048,
@@ -100,7 +102,7 @@ static int fixture_teardown(void **state)
     struct fixture *fx = *state;
 
     vc_ctx_free(fx->ctx);
-    testhv_world_free(fx->world);
+    simhv_world_free(fx->world);
     free(fx);
     return 0;
 }
@@ -112,8 +114,11 @@ static struct vc_hv *make_vm(struct fixture *fx, const char *sandbox_id, bool st
 
     assert_int_equal(vc_hv_create(fx->ctx, &fx->be, sandbox_id, &fx->cfg, &hv), 0);
     assert_non_null(hv);
-    if (start)
+    if (start) {
+        /* Within 1 s: the default boot model takes 300 to 900 ms of virtual time. */
         assert_int_equal(vc_hv_start(hv, 1000), 0);
+        assert_true(simhv_world_vm(fx->world, sandbox_id)->booted);
+    }
     return hv;
 }
 
@@ -131,11 +136,11 @@ static void test_create(void **state)
 {
     struct fixture *fx = *state;
     struct vc_hv *hv = make_vm(fx, "sb1", false);
-    const struct testhv_vm *vm = testhv_world_vm(fx->world, "sb1");
+    const struct simhv_vm *vm = simhv_world_vm(fx->world, "sb1");
     struct vc_hv *dup = (void *) 1;
     struct vc_vm_info info;
 
-    assert_ptr_equal(hv->ops, &testhv_ops);
+    assert_ptr_equal(hv->ops, &simhv_ops);
     assert_ptr_equal(hv->ctx, fx->ctx);
     assert_non_null(vm);
     assert_int_equal(vm->state, VC_VM_STATE_CREATED);
@@ -144,20 +149,21 @@ static void test_create(void **state)
     assert_int_equal(vm->memory_mb, 2048);
     assert_int_equal(vm->max_memory_mb, 4096);
     assert_int_equal(vm->mem_slots, 2);
-    assert_int_equal(vm->pid, 1000);
-    assert_int_equal(testhv_world_count(fx->world), 1);
+    assert_int_equal(vm->pid, SIMHV_PID_BASE);
+    assert_int_equal(vm->cid, SIMHV_CID_BASE);
+    assert_int_equal(simhv_world_vm_count(fx->world), 1);
     assert_err(fx, vc_hv_create(fx->ctx, &fx->be, "sb1", &fx->cfg, &dup), -EEXIST,
                "vm of sandbox 'sb1' exists");
     assert_ptr_equal(dup, (void *) 1);
     assert_int_equal(vc_hv_query(hv, &info), 0);
     assert_int_equal(info.state, VC_VM_STATE_CREATED);
-    assert_int_equal(info.pid, 1000);
+    assert_int_equal(info.pid, SIMHV_PID_BASE);
     vc_hv_free(hv);
     vc_hv_free(NULL);
     /* destroy frees the handle only: the VM stays. */
-    assert_int_equal(testhv_world_count(fx->world), 1);
+    assert_int_equal(simhv_world_vm_count(fx->world), 1);
     hv = make_vm(fx, "sb2", false);
-    assert_int_equal(testhv_world_vm(fx->world, "sb2")->pid, 1001);
+    assert_int_equal(simhv_world_vm(fx->world, "sb2")->pid, SIMHV_PID_BASE + 1);
     vc_hv_free(hv);
 }
 
@@ -183,15 +189,15 @@ static void test_create_invalid(void **state)
     assert_err(fx, vc_hv_create(fx->ctx, &fx->be, "sb1", NULL, &hv), -EINVAL, NULL);
     assert_err(fx, vc_hv_create(fx->ctx, NULL, "sb1", &fx->cfg, &hv), -EINVAL, NULL);
     assert_ptr_equal(hv, (void *) 1);
-    assert_int_equal(testhv_world_count(fx->world), 0);
+    assert_int_equal(simhv_world_vm_count(fx->world), 0);
 
     /* Zero maxima mean "same as boot". */
     cfg = fx->cfg;
     cfg.max_vcpus = 0;
     cfg.max_memory_mb = 0;
     assert_int_equal(vc_hv_create(fx->ctx, &fx->be, "sb1", &cfg, &hv), 0);
-    assert_int_equal(testhv_world_vm(fx->world, "sb1")->max_vcpus, 1);
-    assert_int_equal(testhv_world_vm(fx->world, "sb1")->max_memory_mb, 2048);
+    assert_int_equal(simhv_world_vm(fx->world, "sb1")->max_vcpus, 1);
+    assert_int_equal(simhv_world_vm(fx->world, "sb1")->max_memory_mb, 2048);
     vc_hv_free(hv);
 }
 
@@ -204,15 +210,15 @@ static void test_save_state_load(void **state)
     char *st = NULL;
 
     assert_int_equal(vc_hv_save_state(hv, &st), 0);
-    assert_string_equal(st, "{\"pid\":1000}");
+    assert_string_equal(st, "{\"vm\":0,\"pid\":4000}");
     assert_int_equal(vc_hv_load(fx->ctx, &fx->be, "sb1", &fx->cfg, st, &again), 0);
     assert_int_equal(vc_hv_query(again, &info), 0);
     assert_int_equal(info.state, VC_VM_STATE_RUNNING);
-    assert_int_equal(info.pid, 1000);
+    assert_int_equal(info.pid, SIMHV_PID_BASE);
     vc_hv_free(again);
     again = (void *) 1;
-    assert_err(fx, vc_hv_load(fx->ctx, &fx->be, "sb1", &fx->cfg, "{\"pid\":7}", &again), -ESRCH,
-               "vm of sandbox 'sb1' is gone (pid 7, found 1000)");
+    assert_err(fx, vc_hv_load(fx->ctx, &fx->be, "sb1", &fx->cfg, "{\"vm\":7,\"pid\":4007}", &again),
+               -ESRCH, "vm 7 of sandbox 'sb1' is gone (found vm 0)");
     assert_err(fx, vc_hv_load(fx->ctx, &fx->be, "sb1", &fx->cfg, "{\"pid\":", &again), -EINVAL,
                NULL);
     assert_err(fx, vc_hv_load(fx->ctx, &fx->be, "sb1", &fx->cfg, "{}", &again), -EINVAL, NULL);
@@ -223,7 +229,7 @@ static void test_save_state_load(void **state)
     vc_hv_free(hv);
 }
 
-static void test_kill(void **state)
+static void test_crash(void **state)
 {
     struct fixture *fx = *state;
     struct vc_hv *hv = make_vm(fx, "sb1", true);
@@ -232,19 +238,19 @@ static void test_kill(void **state)
 
     assert_int_equal(vc_hv_check(hv), 0);
     assert_int_equal(vc_hv_save_state(hv, &st), 0);
-    assert_int_equal(testhv_world_kill(fx->world, "sb1"), 0);
-    assert_int_equal(testhv_world_kill(fx->world, "sb9"), -ENOENT);
-    assert_true(testhv_world_vm(fx->world, "sb1")->killed);
-    assert_int_equal(testhv_world_vm(fx->world, "sb1")->state, VC_VM_STATE_STOPPED);
+    assert_int_equal(simhv_world_crash_vm(fx->world, "sb1"), 0);
+    assert_int_equal(simhv_world_crash_vm(fx->world, "sb9"), -ENOENT);
+    assert_true(simhv_world_vm(fx->world, "sb1")->crashed);
+    assert_int_equal(simhv_world_vm(fx->world, "sb1")->state, VC_VM_STATE_STOPPED);
     assert_err(fx, vc_hv_check(hv), -ESRCH, NULL);
     /* A later process reattaches to the remains and learns from check that the VM died. */
     assert_int_equal(vc_hv_load(fx->ctx, &fx->be, "sb1", &fx->cfg, st, &again), 0);
     assert_err(fx, vc_hv_check(again), -ESRCH, "vm of sandbox 'sb1' died");
     vc_hv_free(again);
-    /* A killed VM can still be stopped and cleaned up. */
+    /* A crashed VM can still be stopped and cleaned up. */
     assert_int_equal(vc_hv_stop(hv, true), 0);
     assert_int_equal(vc_hv_cleanup(hv), 0);
-    assert_int_equal(testhv_world_count(fx->world), 0);
+    assert_int_equal(simhv_world_vm_count(fx->world), 0);
     vc_free(fx->ctx, st);
     vc_hv_free(hv);
 }
@@ -263,12 +269,13 @@ static void test_lifecycle(void **state)
     assert_int_equal(vc_hv_start(hv, 0), 0);
     assert_err(fx, vc_hv_start(hv, 0), -EINVAL, "cannot start vm in state 'running'");
     assert_err(fx, vc_hv_save(hv), -EINVAL, "cannot save vm in state 'running'");
-    assert_err(fx, vc_hv_cleanup(hv), -EBUSY, "cannot clean up vm in state 'running'");
+    assert_err(fx, vc_hv_cleanup(hv), -EBUSY,
+               "cannot clean up vm of sandbox 'sb1' in state 'running'");
     assert_int_equal(vc_hv_pause(hv), 0);
     assert_err(fx, vc_hv_pause(hv), -EINVAL, "cannot pause vm in state 'paused'");
     assert_int_equal(vc_hv_check(hv), 0);
     assert_int_equal(vc_hv_save(hv), 0);
-    assert_true(testhv_world_vm(fx->world, "sb1")->saved);
+    assert_true(simhv_world_vm(fx->world, "sb1")->saved);
     assert_int_equal(vc_hv_resume(hv), 0);
     assert_err(fx, vc_hv_resume(hv), -EINVAL, "cannot resume vm in state 'running'");
     assert_int_equal(vc_hv_stop(hv, false), 0);
@@ -279,8 +286,8 @@ static void test_lifecycle(void **state)
     assert_int_equal(vc_hv_check(hv), 0);
     assert_err(fx, vc_hv_start(hv, 0), -EINVAL, "cannot start vm in state 'stopped'");
     assert_int_equal(vc_hv_cleanup(hv), 0);
-    assert_int_equal(testhv_world_count(fx->world), 0);
-    assert_null(testhv_world_vm(fx->world, "sb1"));
+    assert_int_equal(simhv_world_vm_count(fx->world), 0);
+    assert_null(simhv_world_vm(fx->world, "sb1"));
     assert_int_equal(vc_hv_cleanup(hv), 0);
     assert_err(fx, vc_hv_check(hv), -ESRCH, "vm of sandbox 'sb1' is gone");
     assert_err(fx, vc_hv_start(hv, 0), -ESRCH, NULL);
@@ -299,7 +306,7 @@ static void test_stale_handle(void **state)
     hv = make_vm(fx, "sb1", true);
     assert_err(fx, vc_hv_pause(old), -ESRCH, "vm of sandbox 'sb1' is gone");
     assert_int_equal(vc_hv_cleanup(old), 0);
-    assert_int_equal(testhv_world_count(fx->world), 1);
+    assert_int_equal(simhv_world_vm_count(fx->world), 1);
     vc_hv_free(old);
     vc_hv_free(hv);
 }
@@ -331,12 +338,12 @@ static void test_hotplug_cpu(void **state)
 
     assert_int_equal(vc_hv_hotplug_add(hv, &cpu), 0);
     assert_int_equal(cpu.cpus, 2);
-    assert_int_equal(testhv_world_vm(fx->world, "sb1")->vcpus, 3);
+    assert_int_equal(simhv_world_vm(fx->world, "sb1")->vcpus, 3);
     /* Beyond max_vcpus: what fits is added. */
     cpu.cpus = 5;
     assert_int_equal(vc_hv_hotplug_add(hv, &cpu), 0);
     assert_int_equal(cpu.cpus, 1);
-    assert_int_equal(testhv_world_vm(fx->world, "sb1")->vcpus, 4);
+    assert_int_equal(simhv_world_vm(fx->world, "sb1")->vcpus, 4);
     cpu.cpus = 1;
     assert_err(fx, vc_hv_hotplug_add(hv, &cpu), -ENOSPC, "no free vcpu slot (4 of 4 in use)");
     assert_int_equal(cpu.cpus, 1);
@@ -344,7 +351,7 @@ static void test_hotplug_cpu(void **state)
     cpu.cpus = 10;
     assert_int_equal(vc_hv_hotplug_remove(hv, &cpu), 0);
     assert_int_equal(cpu.cpus, 3);
-    assert_int_equal(testhv_world_vm(fx->world, "sb1")->vcpus, 1);
+    assert_int_equal(simhv_world_vm(fx->world, "sb1")->vcpus, 1);
     cpu.cpus = 1;
     assert_err(fx, vc_hv_hotplug_remove(hv, &cpu), -EINVAL, NULL);
     vc_hv_free(hv);
@@ -362,12 +369,12 @@ static void test_hotplug_memory(void **state)
     assert_int_equal(vc_hv_hotplug_add(hv, &mem), 0);
     assert_int_equal(mem.addr, 4 * GIB + 512 * MIB);
     assert_string_equal(mem.guest_path, "dimm1");
-    assert_int_equal(testhv_world_vm(fx->world, "sb1")->memory_mb, 3072);
+    assert_int_equal(simhv_world_vm(fx->world, "sb1")->memory_mb, 3072);
     /* Both DIMM slots are taken. */
     assert_err(fx, vc_hv_hotplug_add(hv, &mem), -ENOSPC, "no free memory slot (2 of 2 in use)");
     assert_err(fx, vc_hv_hotplug_remove(hv, &mem), -EOPNOTSUPP,
                "memory hot-unplug is not supported");
-    assert_int_equal(testhv_world_vm(fx->world, "sb1")->memory_mb, 3072);
+    assert_int_equal(simhv_world_vm(fx->world, "sb1")->memory_mb, 3072);
     vc_free(fx->ctx, mem.guest_path);
     vc_hv_free(hv);
 }
@@ -412,9 +419,10 @@ static void test_hotplug_pci(void **state)
         assert_int_equal(vc_hv_hotplug_add(hv, &dev), 0);
         vc_free(fx->ctx, dev.guest_path);
     }
-    assert_int_equal(testhv_world_vm(fx->world, "sb1")->n_devices, 16);
+    assert_int_equal(simhv_world_vm(fx->world, "sb1")->n_devices, 16);
     dev = (struct vc_device){.type = VC_DEVICE_VFIO, .id = "d16"};
-    assert_err(fx, vc_hv_hotplug_add(hv, &dev), -ENOSPC, "no free pcie root port for device 'd16'");
+    assert_err(fx, vc_hv_hotplug_add(hv, &dev), -ENOSPC,
+               "no free pcie root port for device 'd16' (16 in use)");
     dev.id = NULL;
     assert_int_equal(vc_hv_hotplug_add(hv, &dev), -EINVAL);
     dev.id = "d0";
@@ -425,7 +433,7 @@ static void test_hotplug_pci(void **state)
     assert_int_equal(vc_hv_hotplug_add(hv, &dev), 0);
     assert_string_equal(dev.guest_path, "02/00");
     vc_free(fx->ctx, dev.guest_path);
-    assert_int_equal(testhv_world_vm(fx->world, "sb1")->n_devices, 16);
+    assert_int_equal(simhv_world_vm(fx->world, "sb1")->n_devices, 16);
     vc_hv_free(hv);
 }
 
@@ -455,7 +463,7 @@ static void test_resize_memory(void **state)
     /* Clamped to the maximum. */
     assert_int_equal(vc_hv_resize_memory(hv, 100000, 128, false, &mb, NULL), 0);
     assert_int_equal(mb, 4096);
-    assert_int_equal(testhv_world_vm(fx->world, "sb1")->used_slots, 2);
+    assert_int_equal(simhv_world_vm(fx->world, "sb1")->used_slots, 2);
     mb = 7;
     assert_err(fx, vc_hv_resize_memory(hv, 5000, 128, false, &mb, NULL), -ENOSPC,
                "vm has reached its maximum of 4096 MiB");
@@ -495,7 +503,7 @@ static void test_resize_vcpus(void **state)
     assert_int_equal(vc_hv_resize_vcpus(hv, 1, &old, &now), 0);
     assert_int_equal(now, 1);
     assert_err(fx, vc_hv_resize_vcpus(hv, 0, &old, &now), -EINVAL, NULL);
-    assert_int_equal(testhv_world_vm(fx->world, "sb1")->vcpus, 1);
+    assert_int_equal(simhv_world_vm(fx->world, "sb1")->vcpus, 1);
     vc_hv_free(hv);
 }
 
@@ -514,18 +522,18 @@ static void test_queries(void **state)
     size_t n = 0;
 
     assert_int_equal(vc_hv_console(hv, &s), 0);
-    assert_string_equal(s, "unix:///run/testhv/sb1/console.sock");
+    assert_string_equal(s, "unix:///run/vc/vm/sb1/console.sock");
     vc_free(fx->ctx, s);
     assert_int_equal(vc_hv_agent_endpoint(hv, &s), 0);
-    assert_string_equal(s, "mock:///run/testhv/sb1/agent.sock");
+    assert_string_equal(s, "vsock://3:1024"); /* SIMHV_CID_BASE, SIMHV_AGENT_PORT */
     vc_free(fx->ctx, s);
     assert_int_equal(vc_hv_pids(hv, &pids, &n), 0);
     assert_int_equal(n, 1);
-    assert_int_equal(pids[0], 1000);
+    assert_int_equal(pids[0], SIMHV_PID_BASE);
     vc_free(fx->ctx, pids);
     assert_int_equal(vc_hv_capabilities(hv, &caps), 0);
     assert_int_equal(caps, VC_HV_CAP_BLOCK_DEVICE | VC_HV_CAP_CPU_HOTPLUG | VC_HV_CAP_MEM_HOTPLUG |
-                               VC_HV_CAP_NET_HOTPLUG);
+                               VC_HV_CAP_NET_HOTPLUG | VC_HV_CAP_FS_SHARING);
     assert_int_equal(vc_hv_hotplug_add(hv, &cpu), 0);
     assert_int_equal(vc_hv_hotplug_add(hv, &blk), 0);
     vc_free(fx->ctx, blk.guest_path);
@@ -534,7 +542,7 @@ static void test_queries(void **state)
     assert_int_equal(info.vcpus, 2);
     assert_int_equal(info.memory_mb, 2048);
     assert_int_equal(info.n_devices, 1);
-    assert_int_equal(info.pid, 1000);
+    assert_int_equal(info.pid, SIMHV_PID_BASE);
     vc_hv_free(hv);
 }
 
@@ -611,19 +619,19 @@ static void test_fault_injected(void **state)
     vc_ctx_set_fault(fx->ctx, fault_hook, &fx->faults);
     assert_int_equal(vc_hv_create(fx->ctx, &fx->be, "sb1", &fx->cfg, &hv), -ENOMEM);
     assert_ptr_equal(hv, (void *) 1);
-    assert_int_equal(testhv_world_count(fx->world), 0);
+    assert_int_equal(simhv_world_vm_count(fx->world), 0);
     fx->faults = (struct fault_rec){.fail = "hv.start", .err = -ETIMEDOUT};
     hv = make_vm(fx, "sb1", false);
     assert_int_equal(vc_hv_start(hv, 0), -ETIMEDOUT);
     assert_string_equal(vc_ctx_errmsg(fx->ctx), "fault injected at 'hv.start' (ETIMEDOUT)");
-    assert_int_equal(testhv_world_vm(fx->world, "sb1")->state, VC_VM_STATE_CREATED);
+    assert_int_equal(simhv_world_vm(fx->world, "sb1")->state, VC_VM_STATE_CREATED);
     fx->faults = (struct fault_rec){.fail = "hv.query", .err = -EIO};
     assert_int_equal(vc_hv_query(hv, &info), -EIO);
     assert_int_equal(info.pid, 77);
     vc_hv_free(hv);
 }
 
-/* Allocation failures inside testhv are clean -ENOMEM: no VM, no leak, out-params untouched. */
+/* Allocation failures inside simhv are clean -ENOMEM: no VM, no leak, out-params untouched. */
 static int fail_alloc_hook(void *data, struct vc_ctx *ctx, const char *point)
 {
     return strcmp(point, "alloc") == 0 ? -ENOMEM : 0;
@@ -640,12 +648,12 @@ static void test_out_of_memory(void **state)
     vc_ctx_set_fault(fx->ctx, fail_alloc_hook, NULL);
     assert_int_equal(vc_hv_create(fx->ctx, &fx->be, "sb2", &fx->cfg, &other), -ENOMEM);
     assert_ptr_equal(other, (void *) 1);
-    assert_int_equal(testhv_world_count(fx->world), 1);
+    assert_int_equal(simhv_world_vm_count(fx->world), 1);
     assert_int_equal(vc_hv_console(hv, &s), -ENOMEM);
     assert_ptr_equal(s, (void *) 1);
     assert_int_equal(vc_hv_hotplug_add(hv, &blk), -ENOMEM);
     assert_null(blk.guest_path);
-    assert_int_equal(testhv_world_vm(fx->world, "sb1")->n_devices, 0);
+    assert_int_equal(simhv_world_vm(fx->world, "sb1")->n_devices, 0);
     vc_hv_free(hv);
 }
 
@@ -701,7 +709,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_create_invalid, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_save_state_load, fixture_setup, fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_kill, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_crash, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_lifecycle, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_stale_handle, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_hotplug_needs_live_vm, fixture_setup,

@@ -22,7 +22,7 @@ static int child(struct fixture *fx, int n)
     struct vc_ctx *ctx;
     int failures = 0;
 
-    if (vc_ctx_new_real(fx->root, &ctx) < 0 || vc_ctx_register_hv(ctx, &testhv_ops, fx->world) < 0)
+    if (vc_ctx_new_real(fx->root, &ctx) < 0 || vc_ctx_register_hv(ctx, &simhv_ops, fx->world) < 0)
         return 100;
     for (int i = 0; i < PER_CHILD; i++) {
         struct vc_container_config cc = {0};

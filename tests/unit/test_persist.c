@@ -93,7 +93,7 @@ static int status_from_new_ctx(struct fixture *fx)
     int r;
 
     assert_int_equal(vc_ctx_new_real(fx->root, &other), 0);
-    assert_int_equal(vc_ctx_register_hv(other, &testhv_ops, fx->world), 0);
+    assert_int_equal(vc_ctx_register_hv(other, &simhv_ops, fx->world), 0);
     r = vc_sandbox_status(other, "sb", &st);
     if (r == 0)
         r = st->state;

@@ -34,7 +34,7 @@ static void check_nothing_left(struct fixture *fx)
     struct vc_sandbox_status *v = NULL;
     size_t n = 99;
 
-    assert_int_equal(testhv_world_count(fx->world), 0);
+    assert_int_equal(simhv_world_vm_count(fx->world), 0);
     assert_int_equal(fixture_store_entries(fx), 0);
     fixture_fail_nth(fx, NULL, 0, 0);
     assert_int_equal(vc_sandbox_list(fx->ctx, &v, &n), 0);
@@ -53,7 +53,7 @@ static void check_outcome(struct fixture *fx, unsigned k, int r, int err, bool r
         assert_int_equal(vc_sandbox_status(fx->ctx, "sb", &st), 0);
         assert_int_equal(st->state, run ? VC_STATE_RUNNING : VC_STATE_READY);
         vc_sandbox_status_free(fx->ctx, st);
-        assert_int_equal(testhv_world_count(fx->world), 1);
+        assert_int_equal(simhv_world_vm_count(fx->world), 1);
         return;
     }
     if (r != err) {
@@ -68,9 +68,9 @@ static void check_outcome(struct fixture *fx, unsigned k, int r, int err, bool r
                 vc_ctx_errmsg(fx->ctx));
         fail();
     }
-    if (testhv_world_count(fx->world) || fixture_store_entries(fx)) {
+    if (simhv_world_vm_count(fx->world) || fixture_store_entries(fx)) {
         fprintf(stderr, "failing hit %u (%s) left %zu vm(s), %zu store entries\n", k,
-                fx->failed_point, testhv_world_count(fx->world), fixture_store_entries(fx));
+                fx->failed_point, simhv_world_vm_count(fx->world), fixture_store_entries(fx));
         fail();
     }
     check_nothing_left(fx);
@@ -150,7 +150,7 @@ static void test_container_create_rollback(void **state)
     fixture_fail_nth(fx, "agent.CreateContainer", 1, -EIO);
     assert_int_equal(vc_container_create(fx->ctx, "sb", cc), -EIO);
     /* the vCPUs plugged for it went back, and it is nowhere */
-    assert_int_equal(testhv_world_vm(fx->world, "sb")->vcpus, 1);
+    assert_int_equal(simhv_world_vm(fx->world, "sb")->vcpus, 1);
     assert_int_equal(vc_sandbox_status(fx->ctx, "sb", &st), 0);
     assert_int_equal(st->n_containers, 0);
     assert_int_equal(st->vcpus, 1);
