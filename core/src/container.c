@@ -185,10 +185,12 @@ int vc_sb_stop_container(struct vc_sandbox *sb, struct vc_container *c, bool for
         r = vc_agent_signal_process(agent, cid, "", SIGKILL, true);
         if (r == -ESRCH)
             r = 0;
-        if (r >= 0)
-            r = vc_agent_wait_process(agent, cid, cid, &status);
         if (r < 0 && !force)
             return r;
+        /* kata ignores this wait's result: the init may have been waited for already (the
+         * agent then no longer knows it), and RemoveContainer is what must succeed. */
+        if (r >= 0 && vc_agent_wait_process(agent, cid, cid, &status) < 0)
+            vc_err_clear(ctx);
     }
     if (sb->agent) {
         r = vc_agent_stop_container(sb->agent, cid);

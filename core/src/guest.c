@@ -351,7 +351,7 @@ int vc_sandbox_get_diagnostic_data(struct vc_ctx *ctx, const char *sandbox_id, c
     struct vc_agent *agent = NULL;
     int r;
 
-    if (!log_type || !ret)
+    if (!log_type || !*log_type || !ret)
         return vc_err(ctx, -EINVAL, "diagnostic data needs a log type");
     if (container_id && *container_id && vc_id_validate(ctx, "container", container_id) < 0)
         return vc_ctx_errcode(ctx);

@@ -114,12 +114,24 @@ static int sb_load_containers(struct vc_sandbox *sb)
     sb->containers = vc_new0(sb->ctx, struct vc_container, n);
     if (!sb->containers)
         return vc_err(sb->ctx, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        int r = vc_ct_doc_load(sb->ctx, sb->id, sb->doc.containers[i], &sb->containers[i].doc);
+    for (size_t i = 0; i < sb->doc.n_containers;) {
+        char **ids = sb->doc.containers;
+        int r = vc_ct_doc_load(sb->ctx, sb->id, ids[i], &sb->containers[i].doc);
+        /* A delete cut short (the runtime died) removes container documents before the
+         * sandbox's own is saved: a container whose document is gone was deleted. */
+        if (r == -ENOENT) {
+            vc_trace(sb->ctx, "sandbox", "drop-deleted-container", "%s/%s", sb->id, ids[i]);
+            vc_free(sb->ctx, ids[i]);
+            memmove(&ids[i], &ids[i + 1], (sb->doc.n_containers - i - 1) * sizeof(*ids));
+            sb->doc.n_containers--;
+            continue;
+        }
         if (r < 0)
             return vc_err_prefix(sb->ctx, r, "sandbox '%s'", sb->id);
-        sb->n_containers = i + 1;
+        sb->n_containers = ++i;
     }
+    if (sb->n_containers < n)
+        vc_err_clear(sb->ctx); /* the ENOENTs above were expected */
     return 0;
 }
 
@@ -292,6 +304,9 @@ static void sb_needed(const struct vc_sandbox *sb, uint32_t *ret_vcpus, uint32_t
     vcpus = hv->vcpus + (mcpu + 999) / 1000;
     *ret_vcpus = (uint32_t) (vcpus > max ? max : vcpus);
     mem = hv->memory_mb + ((mem + (1u << 20) - 1) >> 20);
+    /* Clamped to the ceiling like vCPUs, so a limit beyond it asks once, not on every update. */
+    if (hv->max_memory_mb && mem > hv->max_memory_mb)
+        mem = hv->max_memory_mb;
     *ret_mb = mem > UINT32_MAX ? UINT32_MAX : (uint32_t) mem;
 }
 
@@ -568,6 +583,29 @@ int vc_sandbox_run(struct vc_ctx *ctx, const struct vc_sandbox_config *cfg)
     return sb_create(ctx, cfg, true);
 }
 
+/* A restart that failed: the new VM goes again and everything is stopped, as before it. */
+static void sb_reboot_undo(struct vc_sandbox *sb)
+{
+    struct vc_err_saved err;
+
+    vc_err_save(sb->ctx, &err);
+    if (sb->agent)
+        (void) vc_agent_stop_sandbox(sb->agent);
+    if (sb->hv) {
+        (void) vc_hv_stop(sb->hv, false);
+        if (vc_hv_cleanup(sb->hv) >= 0) {
+            vc_free(sb->ctx, sb->doc.hv_state);
+            sb->doc.hv_state = NULL;
+            vc_hv_free(sb->hv); /* nothing of it is left to save */
+            sb->hv = NULL;
+        }
+    }
+    for (size_t i = 0; i < sb->n_containers; i++)
+        if (vc_ct_state(&sb->containers[i]) != VC_STATE_STOPPED)
+            (void) vc_ct_set_state(sb->ctx, &sb->containers[i], VC_STATE_STOPPED);
+    (void) vc_err_restore(sb->ctx, &err, err.code);
+}
+
 /* Brings a stopped sandbox back: boots a new VM and recreates its containers in the guest. */
 static int sb_reboot(struct vc_sandbox *sb)
 {
@@ -582,6 +620,7 @@ static int sb_reboot(struct vc_sandbox *sb)
         struct vc_hv *old;
         if (vc_hv_load(sb->ctx, &sb->hvb, sb->id, &sb->doc.config.hv, sb->doc.hv_state, &old) >=
             0) {
+            (void) vc_hv_stop(old, false); /* stopped on record, but make sure */
             (void) vc_hv_cleanup(old);
             vc_hv_free(old);
         }
@@ -599,6 +638,8 @@ static int sb_reboot(struct vc_sandbox *sb)
     }
     if (r >= 0)
         r = vc_sb_update_resources(sb);
+    if (r < 0)
+        sb_reboot_undo(sb);
     return r;
 }
 
@@ -693,6 +734,10 @@ static int sb_delete(struct vc_sandbox *sb)
         (void) sb_shutdown(sb, true);
     if (sb->doc.hv_state) {
         r = vc_sb_hv(sb, &hv);
+        /* Stopped on record is not always stopped in fact (a forced stop goes on past a
+         * failed VM stop): stopping a stopped VM is harmless, and cleanup needs it down. */
+        if (r >= 0 && s == VC_STATE_STOPPED)
+            (void) vc_hv_stop(hv, false);
         if (r >= 0)
             r = vc_hv_cleanup(hv);
         if (r < 0 && r != -ESRCH)

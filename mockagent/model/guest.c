@@ -85,6 +85,8 @@ struct ma_volume {
 
 struct magent_guest {
     struct vc_ctx *ctx;                 /* guest context: clock and loop (borrowed) */
+    struct vc_ctx *out;                 /* allocator of results handed to the caller, or NULL
+                                         * for ctx (see magent_guest_set_out_ctx) */
     const struct magent_script *script; /* programs and facts (borrowed) */
     uint64_t gen;                       /* boot serial */
     char *sandbox_id;                   /* sandbox the VM runs */
@@ -126,6 +128,17 @@ struct magent_guest {
     char msg[MAGENT_MSG_MAX];           /* last refusal */
 };
 
+/* The allocator of what a call hands back: the caller frees it with its own context. */
+static struct vc_ctx *guest_out(const struct magent_guest *g)
+{
+    return g->out ? g->out : g->ctx;
+}
+
+void magent_guest_set_out_ctx(struct magent_guest *g, struct vc_ctx *ctx)
+{
+    g->out = ctx;
+}
+
 static void proc_exit(struct ma_proc *p, int32_t code);
 
 /* Records a refusal's message and returns its status. */
@@ -148,7 +161,8 @@ static int guest_ok(struct magent_guest *g)
 
 static int guest_nomem(struct magent_guest *g)
 {
-    return guest_refuse(g, VC_STATUS_INTERNAL, "ENOMEM: Cannot allocate memory");
+    (void) guest_refuse(g, VC_STATUS_INTERNAL, "ENOMEM: Cannot allocate memory");
+    return MAGENT_NOMEM;
 }
 
 static uint64_t guest_now(const struct magent_guest *g)
@@ -732,7 +746,7 @@ int magent_guest_create_container(struct magent_guest *g, const struct vc_contai
     if (!v)
         goto fail;
     g->cts = v;
-    exec_id = vc_strdup(g->ctx, cfg->id);
+    exec_id = vc_strdup(guest_out(g), cfg->id);
     if (!exec_id)
         goto fail;
     g->cts[g->n_cts++] = ct;
@@ -789,9 +803,9 @@ int magent_guest_exec_process(struct magent_guest *g, const char *container_id, 
     for (size_t i = 0; i < ct->n_procs; i++)
         if (strcmp(ct->procs[i]->exec_id, exec_id) == 0)
             return guest_refuse(g, VC_STATUS_ALREADY_EXISTS, "exec id %s already exists", exec_id);
-    id = vc_strdup(g->ctx, exec_id);
+    id = vc_strdup(guest_out(g), exec_id);
     if (!id || proc_new(ct, exec_id, cmd, false, &p) < 0 || ct_add_proc(ct, p) < 0) {
-        vc_free(g->ctx, id);
+        vc_free(guest_out(g), id);
         proc_free(g->ctx, p);
         return guest_nomem(g);
     }
@@ -1049,19 +1063,19 @@ int magent_guest_list_processes(struct magent_guest *g, const char *container_id
         return guest_refuse(g, VC_STATUS_INVALID_ARGUMENT, "invalid container id");
     if (!json && (!format || strcmp(format, "table") != 0))
         return guest_refuse(g, VC_STATUS_INVALID_ARGUMENT, "invalid format!");
-    r = json ? str_addf(g->ctx, &s, "[")
-             : str_addf(g->ctx, &s, "UID        PID  PPID  C STIME TTY          TIME CMD\n");
+    r = json ? str_addf(guest_out(g), &s, "[")
+             : str_addf(guest_out(g), &s, "UID        PID  PPID  C STIME TTY          TIME CMD\n");
     for (size_t i = 0; r >= 0 && i < ct->n_procs; i++) {
         const struct ma_proc *p = ct->procs[i];
         if (!p->started || p->exited)
             continue;
-        r = ps_line(g->ctx, p, json, first, &s);
+        r = ps_line(guest_out(g), p, json, first, &s);
         first = false;
     }
     if (r >= 0 && json)
-        r = str_addf(g->ctx, &s, "]");
+        r = str_addf(guest_out(g), &s, "]");
     if (r < 0) {
-        vc_free(g->ctx, s);
+        vc_free(guest_out(g), s);
         return guest_nomem(g);
     }
     *ret = s;
@@ -1088,7 +1102,7 @@ int magent_guest_update_interface(struct magent_guest *g, const struct vc_interf
         return guest_refuse(g, VC_STATUS_INVALID_ARGUMENT, "empty update interface request");
     if (vc_obj_copy(g->ctx, &vc_schema_interface, &copy, iface) < 0)
         return guest_nomem(g);
-    if (vc_obj_copy(g->ctx, &vc_schema_interface, &out, iface) < 0) {
+    if (vc_obj_copy(guest_out(g), &vc_schema_interface, &out, iface) < 0) {
         vc_obj_clear(g->ctx, &vc_schema_interface, &copy);
         return guest_nomem(g);
     }
@@ -1098,7 +1112,7 @@ int magent_guest_update_interface(struct magent_guest *g, const struct vc_interf
         v = vc_realloc(g->ctx, g->ifaces, (g->n_ifaces + 1) * sizeof(*v));
         if (!v) {
             vc_obj_clear(g->ctx, &vc_schema_interface, &copy);
-            vc_obj_clear(g->ctx, &vc_schema_interface, &out);
+            vc_obj_clear(guest_out(g), &vc_schema_interface, &out);
             return guest_nomem(g);
         }
         g->ifaces = v;
@@ -1115,7 +1129,7 @@ static int guest_copy_array(struct magent_guest *g, const struct vc_schema *s, c
 {
     void *v = NULL;
 
-    if (n && vc_obj_array_copy(g->ctx, s, src, n, &v) < 0)
+    if (n && vc_obj_array_copy(guest_out(g), s, src, n, &v) < 0)
         return guest_nomem(g);
     *ret = v;
     *ret_n = n;
@@ -1350,18 +1364,19 @@ int magent_guest_get_details(struct magent_guest *g, struct vc_guest_details *re
         .init_daemon = true,
     };
 
-    d.agent_version = vc_strdup(g->ctx, f->agent_version ? f->agent_version : DEFAULT_VERSION);
+    d.agent_version =
+        vc_strdup(guest_out(g), f->agent_version ? f->agent_version : DEFAULT_VERSION);
     if (!d.agent_version ||
-        strv_dup(g->ctx, storage, VC_ELEMENTSOF(storage), &d.storage_handlers) < 0)
+        strv_dup(guest_out(g), storage, VC_ELEMENTSOF(storage), &d.storage_handlers) < 0)
         goto fail;
     d.n_storage_handlers = VC_ELEMENTSOF(storage);
-    if (strv_dup(g->ctx, devices, VC_ELEMENTSOF(devices), &d.device_handlers) < 0)
+    if (strv_dup(guest_out(g), devices, VC_ELEMENTSOF(devices), &d.device_handlers) < 0)
         goto fail;
     d.n_device_handlers = VC_ELEMENTSOF(devices);
     *ret = d;
     return guest_ok(g);
 fail:
-    vc_obj_clear(g->ctx, &vc_schema_guest_details, &d);
+    vc_obj_clear(guest_out(g), &vc_schema_guest_details, &d);
     return guest_nomem(g);
 }
 
@@ -1372,9 +1387,9 @@ int magent_guest_get_metrics(struct magent_guest *g, char **ret)
     int r;
 
     if (m)
-        r = (s = vc_strdup(g->ctx, m)) ? 0 : -ENOMEM;
+        r = (s = vc_strdup(guest_out(g), m)) ? 0 : -ENOMEM;
     else
-        r = str_addf(g->ctx, &s,
+        r = str_addf(guest_out(g), &s,
                      "# HELP kata_agent_process_count Containers' processes the agent tracks.\n"
                      "# TYPE kata_agent_process_count gauge\n"
                      "kata_agent_containers %zu\n"
@@ -1382,7 +1397,7 @@ int magent_guest_get_metrics(struct magent_guest *g, char **ret)
                      "kata_guest_online_memory_mb %" PRIu32 "\n",
                      g->n_cts, g->online_vcpus, g->online_memory_mb);
     if (r < 0) {
-        vc_free(g->ctx, s);
+        vc_free(guest_out(g), s);
         return guest_nomem(g);
     }
     *ret = s;
@@ -1393,7 +1408,10 @@ int magent_guest_get_oom_event(struct magent_guest *g, char **ret_container_id)
 {
     if (!g->n_oom)
         return MAGENT_AGAIN;
-    *ret_container_id = g->oom[0];
+    *ret_container_id = vc_strdup(guest_out(g), g->oom[0]);
+    if (!*ret_container_id)
+        return guest_nomem(g);
+    vc_free(g->ctx, g->oom[0]);
     memmove(&g->oom[0], &g->oom[1], (g->n_oom - 1) * sizeof(*g->oom));
     g->n_oom--;
     return guest_ok(g);
@@ -1456,7 +1474,7 @@ int magent_guest_get_iptables(struct magent_guest *g, bool ipv6, uint8_t **ret, 
     const struct vc_copy_file *t = &g->ipt[ipv6];
     uint8_t *p = NULL;
 
-    if (t->size && !(p = vc_malloc(g->ctx, t->size)))
+    if (t->size && !(p = vc_malloc(guest_out(g), t->size)))
         return guest_nomem(g);
     if (t->size)
         memcpy(p, t->data, t->size);
@@ -1504,7 +1522,7 @@ int magent_guest_diagnostic_data(struct magent_guest *g, const char *log_type,
 
     if (container_id && *container_id && !guest_ct(g, container_id))
         return guest_refuse(g, VC_STATUS_INTERNAL, "Invalid container id: %s", container_id);
-    r = str_addf(g->ctx, &s, "%s", "");
+    r = str_addf(guest_out(g), &s, "%s", "");
     if (r < 0)
         return guest_nomem(g);
     *ret = s;

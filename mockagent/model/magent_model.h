@@ -20,6 +20,9 @@ struct vc_ctx;
 
 /* "Not yet": the call would block; run the loop and ask again. Distinct from every status. */
 #define MAGENT_AGAIN (-EAGAIN)
+/* An allocation failed while answering. On the wire this is INTERNAL "ENOMEM"; the in-process
+ * front end shares the runtime's memory, so there it is the runtime's own -ENOMEM. */
+#define MAGENT_NOMEM (-ENOMEM)
 
 #define MAGENT_MSG_MAX    256        /* longest status message kept */
 #define MAGENT_STREAM_MAX (4u << 20) /* bytes a stdio buffer holds (a pipe, generously) */
@@ -30,6 +33,10 @@ int magent_guest_new(struct vc_ctx *gctx, const struct magent_script *script,
                      const char *sandbox_id, uint32_t cid, uint32_t vcpus, uint32_t memory_mb,
                      struct magent_guest **ret);
 void magent_guest_free(struct magent_guest *g); /* NULL-safe; cancels every timer */
+/* Results the calls hand back (strings, arrays, details) are allocated on ctx, the caller's
+ * context that will free them; NULL goes back to the guest context. A front end sets it around
+ * each call. */
+void magent_guest_set_out_ctx(struct magent_guest *g, struct vc_ctx *ctx);
 
 /* VM-level events from the host. */
 void magent_guest_set_paused(struct magent_guest *g, bool paused);

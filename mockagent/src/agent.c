@@ -239,7 +239,9 @@ static int ma_run(struct ma_call *c, ma_model_fn *fn, struct ma_req *q)
         if (!g)
             return ma_reset(c);
         /* A paused VM answers nothing until it runs again. */
+        magent_guest_set_out_ctx(g, ctx);
         st = magent_guest_paused(g) ? MAGENT_AGAIN : fn(g, q);
+        magent_guest_set_out_ctx(g, NULL);
         if (st != MAGENT_AGAIN)
             break;
         r = ma_step(c, c->deadline);
@@ -247,6 +249,10 @@ static int ma_run(struct ma_call *c, ma_model_fn *fn, struct ma_req *q)
             return r;
         if (r == 1 && vc_now(ctx) >= c->deadline)
             return ma_timeout(c);
+    }
+    if (st == MAGENT_NOMEM) {
+        ma_trace(c, "ENOMEM");
+        return vc_err(ctx, -ENOMEM, "agent: %s: out of memory", c->rpc);
     }
     ma_trace(c, vc_status_to_string(st));
     if (st == VC_STATUS_OK)
