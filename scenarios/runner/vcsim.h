@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vcsim, the scenario runner as a library: parse scenarios (scenario.h), run one scenario with
+ * one seed in a fresh simulated world, and report results as text, JUnit XML, JSON and JSONL
+ * traces. The CLI (vcsim_main) is a thin layer over these; tests and fuzzers call them too. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct vcsim_scenario;
+
+#define VCSIM_VERSION "0.1.0"
+
+/* What a run should collect besides its verdict. */
+struct vcsim_run_opts {
+    bool capture_log; /* keep the trace and the runtime's warnings as text (for -v) */
+    bool trace_jsonl; /* keep every trace record as a JSON line (--trace) */
+    bool list_points; /* keep the fault points the run hit (--list-points) */
+};
+
+/* A fault point and how often the run hit it. */
+struct vcsim_point {
+    char *name;    /* "agent.CreateContainer" */
+    uint64_t hits; /* hits */
+};
+
+/* The outcome of one (scenario, seed) run. Strings are owned (vcsim_result_clear). */
+struct vcsim_result {
+    char *path;                 /* scenario file */
+    char *name;                 /* scenario name */
+    uint64_t seed;              /* seed */
+    bool passed;                /* every expectation and invariant held */
+    int fail_step;              /* index of the failing step, -1 for none or the end checks */
+    char *fail_step_name;       /* its action, or NULL */
+    unsigned fail_line;         /* its source line (0 if none) */
+    char *message;              /* why it failed, or NULL */
+    uint64_t virtual_ns;        /* virtual time at the end */
+    uint64_t steps;             /* steps run */
+    uint64_t events;            /* world events run */
+    uint64_t trace_records;     /* trace records */
+    uint64_t trace_hash;        /* FNV-1a of the trace */
+    double wall_s;              /* wall time of the run */
+    char *log;                  /* captured trace and log (capture_log), or NULL */
+    char *trace;                /* JSON lines (trace_jsonl), or NULL */
+    struct vcsim_point *points; /* fault points hit (list_points) */
+    size_t n_points;            /* number of points */
+};
+
+/* Runs scenario s with seed: a fresh world, the steps in order with their expectations, the
+ * monitor and the invariants after every step, the end checks, teardown. The result is
+ * written to *ret (cleared first by the caller or zeroed). 0 when the run completed (passed or
+ * not), -ENOMEM or another -errno when it could not be set up (ret->message says why). */
+int vcsim_run(const struct vcsim_scenario *s, uint64_t seed, const struct vcsim_run_opts *opts,
+              struct vcsim_result *ret);
+void vcsim_result_clear(struct vcsim_result *r);
+
+/* Reports: text (header, one line per run, failure details with a repro command, summary),
+ * JUnit XML and JSON over n results. wall_s is the whole session's wall time. */
+void vcsim_report_text(FILE *f, const struct vcsim_result *v, size_t n, double wall_s, bool verbose,
+                       bool quiet);
+int vcsim_report_junit(const char *path, const struct vcsim_result *v, size_t n, double wall_s);
+int vcsim_report_json(const char *path, const struct vcsim_result *v, size_t n, double wall_s);
+int vcsim_report_trace(const char *path, const struct vcsim_result *v, size_t n);
+
+/* A result as a JSON object and back (reports, and worker processes' pipes). */
+struct json_object *vcsim_result_to_json(const struct vcsim_result *r, bool full);
+int vcsim_result_from_json(struct json_object *j, struct vcsim_result *ret);
+
+/* The command line: vcsim run PATH... [options], --help, --version. Returns the exit code: 0
+ * all passed, 1 a failure, 2 usage or input error. out and err receive the report and
+ * diagnostics. */
+int vcsim_main(int argc, char **argv, FILE *out, FILE *err);
