@@ -2,6 +2,8 @@
 /* The context: construction, setters, backend registration and lookup, and the thin service
  * accessors the rest of the core uses instead of libc's clock, randomness and malloc. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,6 +297,49 @@ char *vc_strdup(struct vc_ctx *ctx, const char *s)
     if (p)
         memcpy(p, s, len);
     return p;
+}
+
+static int ctx_vappendf(struct vc_ctx *ctx, char **s, const char *fmt, va_list ap)
+{
+    size_t old = *s ? strlen(*s) : 0;
+    va_list aq;
+    char *p;
+    int n;
+
+    va_copy(aq, ap);
+    n = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
+    if (n < 0)
+        return vc_err(ctx, -EINVAL, "bad format '%s'", fmt);
+    p = vc_realloc(ctx, *s, old + (size_t) n + 1);
+    if (!p)
+        return vc_err(ctx, -ENOMEM, "out of memory");
+    (void) vsnprintf(p + old, (size_t) n + 1, fmt, ap);
+    *s = p;
+    return 0;
+}
+
+int vc_strappendf(struct vc_ctx *ctx, char **s, const char *fmt, ...)
+{
+    va_list ap;
+    int r;
+
+    va_start(ap, fmt);
+    r = ctx_vappendf(ctx, s, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+char *vc_strdupf(struct vc_ctx *ctx, const char *fmt, ...)
+{
+    char *s = NULL;
+    va_list ap;
+    int r;
+
+    va_start(ap, fmt);
+    r = ctx_vappendf(ctx, &s, fmt, ap);
+    va_end(ap);
+    return r < 0 ? NULL : s;
 }
 
 int vc_fault(struct vc_ctx *ctx, const char *point)

@@ -44,40 +44,16 @@ static int fs_oom(struct vc_ctx *ctx)
     return vc_err(ctx, -ENOMEM, "store: out of memory");
 }
 
-/* A formatted string from the context's allocator; NULL with -ENOMEM recorded. */
-static char *fs_printf(struct vc_ctx *ctx, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static char *fs_printf(struct vc_ctx *ctx, const char *fmt, ...)
-{
-    va_list ap;
-    char *s;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    s = n >= 0 ? vc_malloc(ctx, (size_t) n + 1) : NULL;
-    if (!s) {
-        (void) fs_oom(ctx);
-        return NULL;
-    }
-    va_start(ap, fmt);
-    (void) vsnprintf(s, (size_t) n + 1, fmt, ap);
-    va_end(ap);
-    return s;
-}
-
 /* <root>/sbs, <root>/sbs/<sandbox> or <root>/sbs/<sandbox>/<container>. */
 static char *fs_dir(struct fs_store *fs, const char *sid, const char *cid)
 {
     struct vc_ctx *ctx = fs->base.ctx;
 
     if (!sid)
-        return fs_printf(ctx, "%s/sbs", fs->root);
+        return vc_strdupf(ctx, "%s/sbs", fs->root);
     if (!cid)
-        return fs_printf(ctx, "%s/sbs/%s", fs->root, sid);
-    return fs_printf(ctx, "%s/sbs/%s/%s", fs->root, sid, cid);
+        return vc_strdupf(ctx, "%s/sbs/%s", fs->root, sid);
+    return vc_strdupf(ctx, "%s/sbs/%s/%s", fs->root, sid, cid);
 }
 
 /* Names the store makes directories for. A leading dot is refused too: dot-entries are the
@@ -223,8 +199,8 @@ static int fs_put(struct vc_store *store, const char *sid, const char *cid, cons
     dir = fs_dir(fs_of(store), sid, cid);
     if (!dir)
         goto out;
-    tmp = fs_printf(ctx, "%s/" FS_TMP_PREFIX "XXXXXX", dir);
-    doc = tmp ? fs_printf(ctx, "%s/" FS_DOC, dir) : NULL;
+    tmp = vc_strdupf(ctx, "%s/" FS_TMP_PREFIX "XXXXXX", dir);
+    doc = tmp ? vc_strdupf(ctx, "%s/" FS_DOC, dir) : NULL;
     if (!doc)
         goto out;
     r = fs_mkdir_p(ctx, dir);
@@ -312,7 +288,7 @@ static int fs_get(struct vc_store *store, const char *sid, const char *cid, char
     if (r < 0)
         return r;
     dir = fs_dir(fs_of(store), sid, cid);
-    doc = dir ? fs_printf(ctx, "%s/" FS_DOC, dir) : NULL;
+    doc = dir ? vc_strdupf(ctx, "%s/" FS_DOC, dir) : NULL;
     r = doc ? fs_read_doc(ctx, doc, ret, ret_len) : -ENOMEM;
     vc_free(ctx, doc);
     vc_free(ctx, dir);
@@ -341,7 +317,7 @@ static int fs_remove_entry(struct vc_ctx *ctx, int dfd, const char *path, const 
     }
     if (!sandbox || !fs_id_ok(n) || !fs_is_dir(dfd, de))
         return 0;
-    sub = fs_printf(ctx, "%s/%s", path, n);
+    sub = vc_strdupf(ctx, "%s/%s", path, n);
     if (!sub)
         return -ENOMEM;
     r = fs_remove_tree(ctx, dfd, sub, n, false);
@@ -636,7 +612,7 @@ static int fs_resolve_root(struct vc_ctx *ctx, const char *root, char **ret)
     else if (geteuid() == 0)
         s = vc_strdup(ctx, "/run/vc");
     else if (xdg && xdg[0] == '/')
-        s = fs_printf(ctx, "%s/vc", xdg);
+        s = vc_strdupf(ctx, "%s/vc", xdg);
     else
         return vc_err(ctx, -EINVAL, "store: no root directory: set VC_ROOT or XDG_RUNTIME_DIR");
     if (!s)

@@ -1015,40 +1015,16 @@ int magent_guest_resume_container(struct magent_guest *g, const char *container_
     return guest_ok(g);
 }
 
-/* Appends printf output to a growing string. */
-__attribute__((format(printf, 3, 4))) static int str_addf(struct vc_ctx *ctx, char **s,
-                                                          const char *fmt, ...)
-{
-    size_t old = *s ? strlen(*s) : 0;
-    va_list ap;
-    char *p;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return -EINVAL;
-    p = vc_realloc(ctx, *s, old + (size_t) n + 1);
-    if (!p)
-        return -ENOMEM;
-    va_start(ap, fmt);
-    (void) vsnprintf(p + old, (size_t) n + 1, fmt, ap);
-    va_end(ap);
-    *s = p;
-    return 0;
-}
-
 static int ps_line(struct vc_ctx *ctx, const struct ma_proc *p, bool json, bool first, char **s)
 {
     int r;
 
     if (json)
-        return str_addf(ctx, s, "%s%d", first ? "" : ",", p->pid);
-    r = str_addf(ctx, s, "root     %5d     1  0 00:00 ?        00:00:00", p->pid);
+        return vc_strappendf(ctx, s, "%s%d", first ? "" : ",", p->pid);
+    r = vc_strappendf(ctx, s, "root     %5d     1  0 00:00 ?        00:00:00", p->pid);
     for (size_t i = 0; r >= 0 && i < p->n_argv; i++)
-        r = str_addf(ctx, s, " %s", p->argv[i]);
-    return r < 0 ? r : str_addf(ctx, s, "\n");
+        r = vc_strappendf(ctx, s, " %s", p->argv[i]);
+    return r < 0 ? r : vc_strappendf(ctx, s, "\n");
 }
 
 int magent_guest_list_processes(struct magent_guest *g, const char *container_id,
@@ -1063,8 +1039,9 @@ int magent_guest_list_processes(struct magent_guest *g, const char *container_id
         return guest_refuse(g, VC_STATUS_INVALID_ARGUMENT, "invalid container id");
     if (!json && (!format || strcmp(format, "table") != 0))
         return guest_refuse(g, VC_STATUS_INVALID_ARGUMENT, "invalid format!");
-    r = json ? str_addf(guest_out(g), &s, "[")
-             : str_addf(guest_out(g), &s, "UID        PID  PPID  C STIME TTY          TIME CMD\n");
+    r = json ? vc_strappendf(guest_out(g), &s, "[")
+             : vc_strappendf(guest_out(g), &s,
+                             "UID        PID  PPID  C STIME TTY          TIME CMD\n");
     for (size_t i = 0; r >= 0 && i < ct->n_procs; i++) {
         const struct ma_proc *p = ct->procs[i];
         if (!p->started || p->exited)
@@ -1073,7 +1050,7 @@ int magent_guest_list_processes(struct magent_guest *g, const char *container_id
         first = false;
     }
     if (r >= 0 && json)
-        r = str_addf(guest_out(g), &s, "]");
+        r = vc_strappendf(guest_out(g), &s, "]");
     if (r < 0) {
         vc_free(guest_out(g), s);
         return guest_nomem(g);
@@ -1389,13 +1366,14 @@ int magent_guest_get_metrics(struct magent_guest *g, char **ret)
     if (m)
         r = (s = vc_strdup(guest_out(g), m)) ? 0 : -ENOMEM;
     else
-        r = str_addf(guest_out(g), &s,
-                     "# HELP kata_agent_process_count Containers' processes the agent tracks.\n"
-                     "# TYPE kata_agent_process_count gauge\n"
-                     "kata_agent_containers %zu\n"
-                     "kata_guest_online_cpus %" PRIu32 "\n"
-                     "kata_guest_online_memory_mb %" PRIu32 "\n",
-                     g->n_cts, g->online_vcpus, g->online_memory_mb);
+        r = vc_strappendf(
+            guest_out(g), &s,
+            "# HELP kata_agent_process_count Containers' processes the agent tracks.\n"
+            "# TYPE kata_agent_process_count gauge\n"
+            "kata_agent_containers %zu\n"
+            "kata_guest_online_cpus %" PRIu32 "\n"
+            "kata_guest_online_memory_mb %" PRIu32 "\n",
+            g->n_cts, g->online_vcpus, g->online_memory_mb);
     if (r < 0) {
         vc_free(guest_out(g), s);
         return guest_nomem(g);
@@ -1522,7 +1500,7 @@ int magent_guest_diagnostic_data(struct magent_guest *g, const char *log_type,
 
     if (container_id && *container_id && !guest_ct(g, container_id))
         return guest_refuse(g, VC_STATUS_INTERNAL, "Invalid container id: %s", container_id);
-    r = str_addf(guest_out(g), &s, "%s", "");
+    r = vc_strappendf(guest_out(g), &s, "%s", "");
     if (r < 0)
         return guest_nomem(g);
     *ret = s;

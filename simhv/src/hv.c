@@ -36,30 +36,6 @@ static struct simhv_hv *hv_of(struct vc_hv *hv)
     return VC_CONTAINER_OF(hv, struct simhv_hv, base);
 }
 
-static char *hv_strdupf(struct vc_ctx *ctx, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* A formatted string from the context's allocator; NULL when out of memory. */
-static char *hv_strdupf(struct vc_ctx *ctx, const char *fmt, ...)
-{
-    va_list ap;
-    char *p;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return NULL;
-    p = vc_malloc(ctx, (size_t) n + 1);
-    if (!p)
-        return NULL;
-    va_start(ap, fmt);
-    (void) vsnprintf(p, (size_t) n + 1, fmt, ap);
-    va_end(ap);
-    return p;
-}
-
 /* --- the world's VMs ------------------------------------------------------------------------ */
 
 static size_t vm_index(const struct simhv_world *w, const char *sandbox_id)
@@ -723,7 +699,7 @@ static int hv_add_memory(struct vc_ctx *ctx, struct simhv_vm *vm, struct vc_devi
 
     if (r < 0)
         return r;
-    guest_path = hv_strdupf(ctx, "dimm%u", vm->used_slots);
+    guest_path = vc_strdupf(ctx, "dimm%u", vm->used_slots);
     if (!guest_path)
         return vc_err(ctx, -ENOMEM, "hypervisor: out of memory");
     vc_free(ctx, dev->guest_path);
@@ -758,7 +734,7 @@ static int hv_add_pci(struct vc_ctx *ctx, struct simhv_vm *vm, struct vc_device 
         return vc_err(ctx, -ENOSPC, "no free pcie root port for device '%s' (%d in use)", dev->id,
                       SIMHV_PCI_PORTS);
     id = strdup(dev->id);
-    guest_path = hv_strdupf(ctx, "%02zx/00", port + 2);
+    guest_path = vc_strdupf(ctx, "%02zx/00", port + 2);
     if (!id || !guest_path) {
         free(id);
         vc_free(ctx, guest_path);
@@ -870,7 +846,7 @@ static int hv_grow(struct vc_hv *hv, struct simhv_vm *vm, uint32_t req_mb, uint3
         return r;
     dimm->addr = hv_dimm_addr(vm);
     if (want_id) {
-        dimm->id = hv_strdupf(hv->ctx, "dimm%u", vm->used_slots);
+        dimm->id = vc_strdupf(hv->ctx, "dimm%u", vm->used_slots);
         if (!dimm->id)
             return vc_err(hv->ctx, -ENOMEM, "hypervisor: out of memory");
     }
@@ -941,9 +917,9 @@ static int hv_url(struct vc_hv *hv, const char *op, char **ret_url)
     if (r < 0)
         return r;
     if (strcmp(op, "console") == 0)
-        url = hv_strdupf(hv->ctx, "unix:///run/vc/vm/%s/console.sock", p->vm.sandbox_id);
+        url = vc_strdupf(hv->ctx, "unix:///run/vc/vm/%s/console.sock", p->vm.sandbox_id);
     else
-        url = hv_strdupf(hv->ctx, "vsock://%" PRIu32 ":%d", p->vm.cid, SIMHV_AGENT_PORT);
+        url = vc_strdupf(hv->ctx, "vsock://%" PRIu32 ":%d", p->vm.cid, SIMHV_AGENT_PORT);
     if (!url)
         return vc_err(hv->ctx, -ENOMEM, "hypervisor: out of memory");
     *ret_url = url;
@@ -1029,7 +1005,7 @@ static int simhv_save_state(struct vc_hv *hv, char **ret_state)
 
     if (r < 0)
         return r;
-    state = hv_strdupf(hv->ctx, "{\"vm\":%" PRIu32 ",\"pid\":%" PRId32 "}", h->n,
+    state = vc_strdupf(hv->ctx, "{\"vm\":%" PRIu32 ",\"pid\":%" PRId32 "}", h->n,
                        SIMHV_PID_BASE + (int32_t) h->n);
     if (!state)
         return vc_err(hv->ctx, -ENOMEM, "hypervisor: out of memory");

@@ -148,6 +148,12 @@ void *vc_calloc(struct vc_ctx *ctx, size_t n, size_t size);
 void *vc_realloc(struct vc_ctx *ctx, void *ptr, size_t size);
 void vc_free(struct vc_ctx *ctx, void *ptr);
 char *vc_strdup(struct vc_ctx *ctx, const char *s); /* NULL for NULL or on failure */
+/* A printf-formatted string from the context's allocator; NULL on failure (-ENOMEM recorded). */
+char *vc_strdupf(struct vc_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends printf output to *s (NULL starts a new string), growing it with the context's
+ * allocator. 0, or -ENOMEM (recorded) with *s unchanged. */
+int vc_strappendf(struct vc_ctx *ctx, char **s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 #define vc_new0(ctx, type, n) ((type *) vc_calloc((ctx), (n), sizeof(type)))
 
 /* Runs the named fault point: 0 if the operation proceeds, or the injected -errno (recorded as
