@@ -2,7 +2,9 @@
 /* The vcsim command line: options, scenario discovery (files and folders, recursive, sorted),
  * the run list (scenario x seed, tag filter, shard), sequential or forked parallel execution
  * with results returned through pipes and reported in the fixed order, the determinism check,
- * and the reports. Exit 0 all passed, 1 a failure, 2 usage or input error. */
+ * and the reports. Exit 0 all passed, 1 a failure, 2 usage or input error. It is a real-world
+ * service of the runner: --jobs forks worker processes, each running whole, self-contained
+ * runs, so parallelism never reaches inside a world. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <errno.h>
@@ -14,7 +16,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -23,6 +24,7 @@
 #include "scenario.h"
 #include "value.h"
 #include "vcsim.h"
+#include "wall.h"
 
 #define CLI_MAX_FILES 100000u      /* most scenario files in one session */
 #define CLI_MAX_RUNS  10000000u    /* most runs in one session */
@@ -612,18 +614,10 @@ static void cli_session_free(struct cli_session *s)
     free(s->o.tags);
 }
 
-static double cli_now(void)
-{
-    struct timespec ts;
-
-    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 /* Runs a parsed session: 0 all passed, 1 a failure, 2 an input error. */
 static int cli_session_run(struct cli_session *s)
 {
-    double t0 = cli_now();
+    double t0 = vcsim_wall_seconds();
     size_t failed = 0;
     int r;
 
@@ -644,7 +638,7 @@ static int cli_session_run(struct cli_session *s)
     }
     for (size_t i = 0; i < s->n_runs; i++)
         failed += !s->results[i].passed;
-    r = cli_reports(s, cli_now() - t0);
+    r = cli_reports(s, vcsim_wall_seconds() - t0);
     if (r < 0)
         return 2;
     return failed ? 1 : 0;

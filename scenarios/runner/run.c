@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <mockagent/agent.h>
 #include <mockagent/host.h>
@@ -19,6 +18,7 @@
 
 #include "run.h"
 #include "value.h"
+#include "wall.h"
 
 /* --- sinks ------------------------------------------------------------------------------- */
 
@@ -461,10 +461,9 @@ static void run_points(struct vcsim_run *run)
     }
 }
 
-static void run_finish(struct vcsim_run *run, const struct timespec *t0)
+static void run_finish(struct vcsim_run *run, double t0)
 {
     struct vcsim_result *res = run->res;
-    struct timespec t1;
 
     if (run->world) {
         res->virtual_ns = simhv_world_now(run->world);
@@ -479,8 +478,7 @@ static void run_finish(struct vcsim_run *run, const struct timespec *t0)
         vcsim_buf_printf(&run->log, "... (log truncated)\n");
     res->log = vcsim_buf_steal(&run->log);
     res->trace = vcsim_buf_steal(&run->trace);
-    (void) clock_gettime(CLOCK_MONOTONIC, &t1);
-    res->wall_s = (double) (t1.tv_sec - t0->tv_sec) + (double) (t1.tv_nsec - t0->tv_nsec) / 1e9;
+    res->wall_s = vcsim_wall_seconds() - t0;
 }
 
 int vcsim_run(const struct vcsim_scenario *s, uint64_t seed, const struct vcsim_run_opts *opts,
@@ -488,11 +486,10 @@ int vcsim_run(const struct vcsim_scenario *s, uint64_t seed, const struct vcsim_
 {
     static const struct vcsim_run_opts none = {0};
     struct vcsim_run run = {.sc = s, .opts = opts ? opts : &none, .res = ret};
-    struct timespec t0;
+    double t0 = vcsim_wall_seconds();
     char msg[VCSIM_DIAG_MAX];
     int r;
 
-    (void) clock_gettime(CLOCK_MONOTONIC, &t0);
     *ret = (struct vcsim_result){.seed = seed, .passed = true, .fail_step = -1};
     ret->path = strdup(s->path);
     ret->name = strdup(s->name);
@@ -510,7 +507,7 @@ int vcsim_run(const struct vcsim_scenario *s, uint64_t seed, const struct vcsim_
         free(ret->message);
         ret->message = strdup(msg);
     }
-    run_finish(&run, &t0);
+    run_finish(&run, t0);
     return r < 0 ? r : 0;
 }
 

@@ -278,7 +278,8 @@ static const char *vm_state(const struct simhv_vm *vm)
     return vc_vm_state_to_string((enum vc_vm_state) vm->state);
 }
 
-/* One operation's cost: a trace record, then hv_op_ns of virtual time (events run). A context
+/* One operation's cost: a trace record, then hv_op_ns of virtual time, running the events due
+ * meanwhile. A context
  * that died meanwhile unwinds with -ECANCELED. */
 static int hv_cost(struct vc_ctx *ctx, struct simhv_world *w, const char *op,
                    const char *sandbox_id)

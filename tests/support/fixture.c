@@ -128,7 +128,11 @@ static void fill_container(struct vc_ctx *ctx, struct vc_container_config *c, co
 
 struct vc_sandbox_config *fixture_sandbox_config(struct fixture *fx, const char *id, size_t n)
 {
-    struct vc_ctx *ctx = fx->ctx;
+    return fixture_sandbox_config_in(fx->ctx, id, n);
+}
+
+struct vc_sandbox_config *fixture_sandbox_config_in(struct vc_ctx *ctx, const char *id, size_t n)
+{
     struct vc_sandbox_config *cfg = vc_new0(ctx, struct vc_sandbox_config, 1);
 
     assert_non_null(cfg);

@@ -41,6 +41,8 @@ void fixture_clear_points(struct fixture *fx);
 /* A sandbox config with id, hypervisor "sim", agent "noop", 1 vCPU (max 4), 256 MiB (max
  * 2048, 4 slots) and n containers named c1..cn. Free with vc_sandbox_config_free. */
 struct vc_sandbox_config *fixture_sandbox_config(struct fixture *fx, const char *id, size_t n);
+/* The same config made on any context (one without a fixture, as a simulated world's). */
+struct vc_sandbox_config *fixture_sandbox_config_in(struct vc_ctx *ctx, const char *id, size_t n);
 
 /* A container config with id and args "sh". Free with fixture_container_config_free. */
 struct vc_container_config *fixture_container_config(struct fixture *fx, const char *id);

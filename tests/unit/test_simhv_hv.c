@@ -19,6 +19,8 @@
 #include <simhv/hv.h>
 #include <simhv/world.h>
 
+#include "fixture.h"
+
 struct env {
     struct simhv_world *w; /* the world */
     struct simhv_ctx *c;   /* the runtime's context */
@@ -102,38 +104,6 @@ static struct vc_hv *hv_new(struct env *e, const char *id, const struct vc_hv_co
 static const struct vc_hv_config small = {
     .vcpus = 1, .max_vcpus = 4, .memory_mb = 256, .max_memory_mb = 1024, .mem_slots = 2};
 
-static char **strv1(struct vc_ctx *ctx, const char *s)
-{
-    char **v = vc_new0(ctx, char *, 1);
-
-    assert_non_null(v);
-    assert_non_null(v[0] = vc_strdup(ctx, s));
-    return v;
-}
-
-static struct vc_sandbox_config *sandbox_config(struct vc_ctx *ctx, const char *id)
-{
-    struct vc_sandbox_config *cfg = vc_new0(ctx, struct vc_sandbox_config, 1);
-    struct vc_container_config *c;
-
-    assert_non_null(cfg);
-    assert_non_null(cfg->id = vc_strdup(ctx, id));
-    assert_non_null(cfg->hv.kind = vc_strdup(ctx, "sim"));
-    cfg->hv.vcpus = 1;
-    cfg->hv.max_vcpus = 4;
-    cfg->hv.memory_mb = 256;
-    cfg->hv.max_memory_mb = 2048;
-    cfg->hv.mem_slots = 4;
-    assert_non_null(cfg->agent.kind = vc_strdup(ctx, "noop"));
-    assert_non_null(cfg->containers = c = vc_new0(ctx, struct vc_container_config, 1));
-    cfg->n_containers = 1;
-    assert_non_null(c->id = vc_strdup(ctx, "c1"));
-    assert_non_null(c->rootfs = vc_strdup(ctx, "/rootfs"));
-    c->process.args = strv1(ctx, "sh");
-    c->process.n_args = 1;
-    return cfg;
-}
-
 static void test_core_lifecycle(void **state)
 {
     struct env e;
@@ -146,7 +116,7 @@ static void test_core_lifecycle(void **state)
 
     env_new(&e, NULL);
     simhv_world_set_guest(e.w, &guest_ops, &g);
-    cfg = sandbox_config(e.ctx, "sb1");
+    cfg = fixture_sandbox_config_in(e.ctx, "sb1", 1);
     live = simhv_ctx_live_allocs(e.c); /* the config's own */
     assert_int_equal(vc_sandbox_run(e.ctx, cfg), 0);
     vm = simhv_world_vm(e.w, "sb1");
@@ -193,7 +163,7 @@ static uint64_t lifecycle_hash(uint64_t seed)
     uint64_t h;
 
     env_new(&e, &o);
-    cfg = sandbox_config(e.ctx, "sb1");
+    cfg = fixture_sandbox_config_in(e.ctx, "sb1", 1);
     assert_int_equal(vc_sandbox_run(e.ctx, cfg), 0);
     assert_int_equal(vc_sandbox_stop(e.ctx, "sb1", false), 0);
     assert_int_equal(vc_sandbox_delete(e.ctx, "sb1"), 0);
@@ -218,7 +188,7 @@ static void test_core_crash_reattach(void **state)
     struct vc_sandbox_status *st = NULL;
 
     env_new(&e, NULL);
-    cfg = sandbox_config(e.ctx, "sb1");
+    cfg = fixture_sandbox_config_in(e.ctx, "sb1", 1);
     assert_int_equal(vc_sandbox_run(e.ctx, cfg), 0);
     assert_int_equal(simhv_world_crash_vm(e.w, "sb1"), 0);
     assert_int_equal(simhv_world_crash_vm(e.w, "nope"), -ENOENT);
