@@ -4,6 +4,7 @@
 
 #include <vc/ctx.h>
 #include <vc/err.h>
+#include <vc/stream.h>
 
 struct vc_real;
 
@@ -26,6 +27,7 @@ struct vc_ctx {
     void *fault_data;                   /* passed to fault_fn */
     struct vc_store *store;             /* persistence (borrowed or owned via real) */
     struct vc_loop loop;                /* I/O loop (ops NULL if none) */
+    struct vc_net net;                  /* network service (ops NULL if none) */
     vc_agent_factory_fn *agent_factory; /* explicit agent factory, or NULL */
     void *agent_factory_data;           /* passed to agent_factory */
     vc_hv_factory_fn *hv_factory;       /* explicit hypervisor factory, or NULL */
