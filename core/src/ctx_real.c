@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include <vc/store.h>
+#include <vc/url.h>
 
 #include "ctx_priv.h"
 
@@ -232,6 +233,7 @@ int vc_ctx_new_real(const char *root, struct vc_ctx **ret)
     real->ctx = ctx;
     ctx->real = real;
     vc_ctx_set_loop(ctx, &(struct vc_loop){.ops = &real_loop_ops, .data = real});
+    vc_ctx_set_net(ctx, &(struct vc_net){.ops = &vc_real_net_ops});
     r = vc_store_fs_new(ctx, root, &real->store);
     if (r < 0)
         goto fail;

@@ -28,8 +28,8 @@ const struct vc_net *vc_ctx_net(struct vc_ctx *ctx)
 
 static bool dial_retryable(int r)
 {
-    return r == -ECONNREFUSED || r == -ENOENT || r == -EAGAIN || r == -ECONNRESET ||
-           r == -EPROTO || r == -ETIMEDOUT || r == -EPIPE;
+    return r == -ECONNREFUSED || r == -ENOENT || r == -EAGAIN || r == -ECONNRESET || r == -EPROTO ||
+           r == -ETIMEDOUT || r == -EPIPE;
 }
 
 int vc_dial(struct vc_ctx *ctx, const char *url, uint64_t timeout_ns, struct vc_stream **ret)
@@ -39,6 +39,7 @@ int vc_dial(struct vc_ctx *ctx, const char *url, uint64_t timeout_ns, struct vc_
     uint64_t deadline = timeout_ns > UINT64_MAX - start ? UINT64_MAX : start + timeout_ns;
     uint64_t backoff = DIAL_BACKOFF_MIN_NS;
     unsigned attempts = 0;
+    struct vc_err_saved last = {0};
 
     if (!url || !ret)
         return vc_err(ctx, -EINVAL, "dial: no url");
@@ -60,6 +61,7 @@ int vc_dial(struct vc_ctx *ctx, const char *url, uint64_t timeout_ns, struct vc_
         }
         if (!dial_retryable(r))
             return vc_err_prefix(ctx, r, "dial '%s'", url);
+        vc_err_save(ctx, &last);
         now = vc_now(ctx);
         if (now >= deadline)
             break;
@@ -68,8 +70,7 @@ int vc_dial(struct vc_ctx *ctx, const char *url, uint64_t timeout_ns, struct vc_
             return r;
         backoff = backoff * 2 > DIAL_BACKOFF_MAX_NS ? DIAL_BACKOFF_MAX_NS : backoff * 2;
     }
-    return vc_err(ctx, -ETIMEDOUT, "timed out connecting to '%s' after %u attempts", url,
-                  attempts);
+    return vc_err(ctx, -ETIMEDOUT, "timed out connecting to '%s' after %u attempts", url, attempts);
 }
 
 int vc_listen(struct vc_ctx *ctx, const char *url, struct vc_listener **ret)

@@ -12,14 +12,14 @@
 #include <vc/stream.h>
 
 struct fd_stream {
-    struct vc_stream base;                /* first member */
-    struct vc_stream_ops ops;             /* carries the transport's name */
+    struct vc_stream base;    /* first member */
+    struct vc_stream_ops ops; /* carries the transport's name */
 };
 
 struct fd_listener {
-    struct vc_listener base;              /* first member */
-    struct vc_listener_ops ops;           /* carries the transport's name */
-    char *unlink_path;                    /* socket file to remove on close, or NULL */
+    struct vc_listener base;    /* first member */
+    struct vc_listener_ops ops; /* carries the transport's name */
+    char *unlink_path;          /* socket file to remove on close, or NULL */
 };
 
 static int fd_nonblock_cloexec(int fd)

@@ -103,6 +103,7 @@ typedef int vc_hv_factory_fn(void *data, const char *kind, struct vc_hv_backend 
 
 /* Creates a context wired to the real world: CLOCK_MONOTONIC/CLOCK_REALTIME, a generator
  * seeded by the kernel (getrandom), malloc, no log sink, no trace, no fault hook, a poll(2) loop,
+ * the real transports as its network (vc/url.h),
  * and the filesystem store rooted at root (NULL: $VC_ROOT, else /run/vc for root, else
  * $XDG_RUNTIME_DIR/vc). The "noop" agent is registered. Returns 0 or -errno; *ret is owned by
  * the caller and freed with vc_ctx_free(). */

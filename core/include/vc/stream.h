@@ -77,11 +77,12 @@ void vc_ctx_set_net(struct vc_ctx *ctx, const struct vc_net *net);
 const struct vc_net *vc_ctx_net(struct vc_ctx *ctx); /* NULL if none */
 
 /* Dials url until a connection is made or timeout_ns has passed: attempts that fail with a
- * retryable error (-ECONNREFUSED, -ENOENT, -EAGAIN, -ECONNRESET, -EPROTO from a handshake,
- * -ETIMEDOUT of one attempt) are repeated after a backoff that doubles from 1 ms up to 50 ms,
- * slept on the context's loop. 0 with *ret owned by the caller; -ETIMEDOUT ("timed out
- * connecting to URL") when time runs out; other errors at once; -EOPNOTSUPP without a
- * network. Fault point "net.dial" (each attempt). */
+ * retryable error (-ECONNREFUSED, -ENOENT, -EAGAIN, -ECONNRESET, -EPIPE, -ECONNABORTED,
+ * -EPROTO from a handshake, -ETIMEDOUT of one attempt, and vhost-vsock's -ENODEV and
+ * -EHOSTUNREACH while a guest boots) are repeated after a backoff that doubles from 1 ms up to 50
+ * ms, slept on the context's loop. 0 with *ret owned by the caller; -ETIMEDOUT ("timed out
+ * connecting to URL after N attempts: <the last attempt's error>") when time runs out; other errors
+ * at once; -EOPNOTSUPP without a network. Fault point "net.dial" (each attempt). */
 int vc_dial(struct vc_ctx *ctx, const char *url, uint64_t timeout_ns, struct vc_stream **ret);
 /* Listens on url through the context's network. Fault point "net.listen". */
 int vc_listen(struct vc_ctx *ctx, const char *url, struct vc_listener **ret);
