@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The fault plan (fault.h): rules matched by glob, triggers counted per rule, the registry of
  * distinct points, and carrying a fired rule out. Asked at every fault point, allocations
- * included, so a miss costs a hash lookup and one glob per rule and never allocates. */
+ * included: a point string asked before is found by its address, and only the rules whose
+ * pattern matches the point are looked at, so a miss costs a few compares and never allocates. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -24,6 +25,12 @@ static const char *const fault_actions[SIMHV_ACTION_LAST] = {
     [SIMHV_ACTION_RUNTIME_CRASH] = "runtime_crash",
     [SIMHV_ACTION_HOST_CRASH] = "host_crash",
     [SIMHV_ACTION_TORN_WRITE] = "torn_write",
+    [SIMHV_ACTION_RESET] = "reset",
+    [SIMHV_ACTION_DROP] = "drop",
+    [SIMHV_ACTION_TRUNCATE] = "truncate",
+    [SIMHV_ACTION_CORRUPT] = "corrupt",
+    [SIMHV_ACTION_DUPLICATE] = "duplicate",
+    [SIMHV_ACTION_DRIP] = "drip",
 };
 
 static const char *const fault_triggers[SIMHV_TRIGGER_LAST] = {
@@ -190,18 +197,32 @@ static int point_add(struct simhv_world *w, const char *point, uint64_t h, size_
     return 0;
 }
 
-/* Counts a hit of point. The last point asked is cached by address (verified by content),
- * since "alloc" comes in long runs. */
-static void point_record(struct simhv_world *w, const char *point)
+/* Whether s spells name. */
+static bool point_is(const char *name, const char *s)
 {
-    size_t i;
-    uint64_t h;
-
-    if (w->last_point == point && strcmp(w->points[w->last_point_idx].name, point) == 0) {
-        w->points[w->last_point_idx].hits++;
-        return;
+    while (*name && *name == *s) {
+        name++;
+        s++;
     }
-    h = point_hash(point);
+    return *name == *s;
+}
+
+/* The point cache slot of the string at s; by address, which decides only hits and misses. */
+static size_t point_cache_slot(const char *s)
+{
+    uintptr_t a = (uintptr_t) s;
+
+    return (size_t) ((a ^ a >> 7 ^ a >> 13) & (SIMHV_POINT_CACHE - 1));
+}
+
+/* The index of point in the registry, interned on first sight (SIZE_MAX when out of memory),
+ * and cached under its address. Kept out of line: the cached path stays small. */
+static __attribute__((noinline)) size_t point_intern(struct simhv_world *w, const char *point,
+                                                     struct simhv_point_ref *ref)
+{
+    uint64_t h = point_hash(point);
+    size_t i;
+
     if (w->point_tab_size) {
         uint32_t e = w->point_tab[point_slot(w, point, h)];
 
@@ -211,11 +232,24 @@ static void point_record(struct simhv_world *w, const char *point)
         }
     }
     if (point_add(w, point, h, &i) < 0)
-        return;
+        return SIZE_MAX;
 found:
-    w->points[i].hits++;
-    w->last_point = point;
-    w->last_point_idx = i;
+    *ref = (struct simhv_point_ref){.str = point, .idx = i};
+    return i;
+}
+
+/* Counts a hit of point; returns its index, or SIZE_MAX when it could not be recorded. A string
+ * asked before is found by its address (checked by content) before any hashing. */
+static size_t point_record(struct simhv_world *w, const char *point)
+{
+    struct simhv_point_ref *ref = &w->pcache.slot[point_cache_slot(point)];
+    size_t i = ref->idx;
+
+    if (ref->str != point || !point_is(w->points[i].name, point))
+        i = point_intern(w, point, ref);
+    if (i != SIZE_MAX)
+        w->points[i].hits++;
+    return i;
 }
 
 size_t simhv_world_point_count(const struct simhv_world *w)
@@ -280,40 +314,67 @@ static bool rule_fires(struct simhv_world *w, const struct simhv_fault_rule *r)
     }
 }
 
-static bool rule_matches(const struct simhv_fault_rule *r, const struct simhv_ctx *c,
-                         const char *point)
+static bool rule_context_matches(const struct simhv_fault_rule *r, const struct simhv_ctx *c)
 {
-    if (r->context && (!c || strcmp(r->context, c->name) != 0))
+    return !r->context || (c && strcmp(r->context, c->name) == 0);
+}
+
+/* Rule i met a hit of point (pattern and context matched): counts it and, if it fires, fills
+ * *ret and traces the firing. */
+static bool rule_hit(struct simhv_world *w, struct simhv_ctx *c, const char *point, size_t i,
+                     struct simhv_fault_hit *ret)
+{
+    struct simhv_fault_rule *r = &w->rules[i];
+
+    r->hits++;
+    if (!rule_fires(w, r))
         return false;
-    return glob_match(r->point, point);
+    r->fired++;
+    *ret = (struct simhv_fault_hit){
+        .action = r->action,
+        .err = r->err ? r->err : -EIO,
+        .delay_ns = r->delay_ns,
+        .rule = i,
+    };
+    if (r->action == SIMHV_ACTION_HANG && !ret->delay_ns)
+        ret->delay_ns = FAULT_HANG_DEFAULT;
+    simhv_world_trace(w, "fault", point, "rule %zu %s %s%s%s", i,
+                      simhv_action_to_string((enum simhv_action) r->action),
+                      vc_errno_name(ret->err), c ? " context " : "", c ? c->name : "");
+    return true;
+}
+
+/* The rules whose pattern matches point p, as a mask; patterns of rules added since the last
+ * call are matched now (the plan only grows). */
+static uint64_t point_rules(struct simhv_world *w, struct simhv_point *p)
+{
+    for (; p->n_rules_seen < w->n_rules; p->n_rules_seen++)
+        if (glob_match(w->rules[p->n_rules_seen].point, p->name))
+            p->rules |= UINT64_C(1) << p->n_rules_seen;
+    return p->rules;
 }
 
 bool simhv_world_fault_eval(struct simhv_world *w, struct simhv_ctx *c, const char *point,
                             struct simhv_fault_hit *ret)
 {
-    point_record(w, point);
-    for (size_t i = 0; i < w->n_rules; i++) {
-        struct simhv_fault_rule *r = &w->rules[i];
+    size_t pi = point_record(w, point);
 
-        if (!rule_matches(r, c, point))
-            continue;
-        r->hits++;
-        if (!rule_fires(w, r))
-            continue;
-        r->fired++;
-        *ret = (struct simhv_fault_hit){
-            .action = r->action,
-            .err = r->err ? r->err : -EIO,
-            .delay_ns = r->delay_ns,
-            .rule = i,
-        };
-        if (r->action == SIMHV_ACTION_HANG && !ret->delay_ns)
-            ret->delay_ns = FAULT_HANG_DEFAULT;
-        simhv_world_trace(w, "fault", point, "rule %zu %s %s%s%s", i,
-                          simhv_action_to_string((enum simhv_action) r->action),
-                          vc_errno_name(ret->err), c ? " context " : "", c ? c->name : "");
-        return true;
+    if (!w->n_rules)
+        return false;
+    if (pi != SIZE_MAX && w->n_rules <= SIMHV_POINT_RULES) {
+        /* Only rules whose pattern matches are asked, in plan order. */
+        for (uint64_t m = point_rules(w, &w->points[pi]); m; m &= m - 1) {
+            size_t i = (size_t) __builtin_ctzll(m);
+
+            if (rule_context_matches(&w->rules[i], c) && rule_hit(w, c, point, i, ret))
+                return true;
+        }
+        return false;
     }
+    for (size_t i = 0; i < w->n_rules; i++)
+        if (rule_context_matches(&w->rules[i], c) && glob_match(w->rules[i].point, point) &&
+            rule_hit(w, c, point, i, ret))
+            return true;
     return false;
 }
 

@@ -2,9 +2,9 @@
 /* The world's fault plan (SQLite's fault injector made declarative): each rule names a point, a
  * trigger and an action. Every named fault point the runtime core passes (agent.<Method>,
  * hv.<op>, store.<op>, alloc) and the points of the world itself (disk.write, disk.fsync,
- * disk.rename, vm.boot) are asked in turn; the first rule that fires decides. The plan counts
- * hits and firings per rule, and the world keeps every distinct point it saw, so a sweep can fail
- * each of them one at a time. */
+ * disk.rename, vm.boot, and the network's net.connect and net.send) are asked in turn; the first
+ * rule that fires decides. The plan counts hits and firings per rule, and the world keeps every
+ * distinct point it saw, so a sweep can fail each of them one at a time. */
 #pragma once
 
 #include <stdbool.h>
@@ -23,16 +23,36 @@ enum simhv_trigger {
 };
 
 enum simhv_action {
-    SIMHV_ACTION_ERRNO,    /* the operation fails with err */
-    SIMHV_ACTION_DELAY,    /* virtual time runs on for delay_ns (events run), then it proceeds */
-    SIMHV_ACTION_HANG,     /* it hangs until its deadline (delay_ns, default 60 s), then
-                            * fails with -ETIMEDOUT */
-    SIMHV_ACTION_VM_CRASH, /* the target VM (or every VM) dies, then the operation proceeds */
+    SIMHV_ACTION_ERRNO,         /* the operation fails with err */
+    SIMHV_ACTION_DELAY,         /* virtual time runs on for delay_ns (events run), then it proceeds;
+                                 * at net.send the chunk lands delay_ns later (later chunks wait
+                                 * behind it), at net.connect the attempt takes delay_ns longer */
+    SIMHV_ACTION_HANG,          /* it hangs until its deadline (delay_ns, default 60 s), then
+                                 * fails with -ETIMEDOUT; at net.send the chunk never lands and the
+                                 * direction stalls behind it (the connection stays open), at
+                                 * net.connect the attempt waits to min(its deadline, delay_ns) */
+    SIMHV_ACTION_VM_CRASH,      /* the target VM (or every VM) dies, then the operation proceeds */
     SIMHV_ACTION_RUNTIME_CRASH, /* the runtime process dies here (see simhv_ctx_new) */
     SIMHV_ACTION_HOST_CRASH,    /* the host dies: unsynced disk writes are lost, every VM and
                                  * the runtime die */
     SIMHV_ACTION_TORN_WRITE,    /* at disk.write: half the bytes land, then err (-EIO); elsewhere
                                  * the same as ERRNO */
+    /* Byte-level network actions (net.h) at net.send, each hit being one chunk a write takes;
+     * at net.connect see there; elsewhere each is the same as ERRNO. */
+    SIMHV_ACTION_RESET,     /* the connection is reset: the write and everything after it on
+                             * both ends fail with -ECONNRESET; bytes in flight are lost. At
+                             * net.connect the attempt fails with -ECONNRESET */
+    SIMHV_ACTION_DROP,      /* the chunk vanishes (the write still reports it taken); later
+                             * chunks land as usual. At net.connect: as HANG */
+    SIMHV_ACTION_TRUNCATE,  /* the first half of the chunk (len / 2 bytes) lands, then the
+                             * connection closes: the reader reads the end of the stream, the
+                             * writer's later writes fail with -EPIPE */
+    SIMHV_ACTION_CORRUPT,   /* one bit of the chunk flips, its byte and bit drawn from the
+                             * world's generator (traced as "net corrupt") */
+    SIMHV_ACTION_DUPLICATE, /* the chunk lands twice, back to back */
+    SIMHV_ACTION_DRIP,      /* the chunk lands one byte per event (over 4096 bytes: in 4096
+                             * equal pieces), the first when it would have landed, the last
+                             * delay_ns (0: 1 ms) later */
     SIMHV_ACTION_LAST
 };
 
