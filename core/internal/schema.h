@@ -92,3 +92,25 @@ int vc_obj_from_json(struct vc_ctx *ctx, const struct vc_schema *s, json_object 
  * json-c's reason on malformed input. *ret owned by the caller (json_object_put). */
 int vc_json_parse(struct vc_ctx *ctx, const char *what, const char *buf, size_t len,
                   json_object **ret);
+
+/* Layout of vc_obj_format_json: json-c's JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED;
+ * without it, json-c's JSON_C_TO_STRING_PLAIN. */
+#define VC_OBJ_JSON_PRETTY 1u
+
+/* Writes obj as the JSON text vc_obj_to_json would give, laid out as json-c lays it out with the
+ * flags' layout, into buf of cap bytes (NUL-terminated when cap > 0). Returns the length of the
+ * whole text: a result >= cap means it was cut, as with snprintf. Never allocates. */
+size_t vc_obj_format_json(const struct vc_schema *s, const void *obj, unsigned flags, char *buf,
+                          size_t cap);
+
+/* vc_obj_read_json's answer for text it leaves to the general path. */
+#define VC_OBJ_JSON_OTHER 1
+
+/* Fills a zeroed obj from JSON text without building a json-c tree, as vc_json_parse followed
+ * by vc_obj_from_json would, allocating each value as vc_obj_from_json does. It reads plain
+ * strict JSON (what vc_obj_format_json writes); for anything else (malformed or unusual text, a
+ * wrong type, an out-of-range value, a repeated field) it returns VC_OBJ_JSON_OTHER with obj
+ * cleared, and the caller hands the text to that general path for its verdict. 0,
+ * VC_OBJ_JSON_OTHER, or -ENOMEM with obj cleared. */
+int vc_obj_read_json(struct vc_ctx *ctx, const struct vc_schema *s, const char *buf, size_t len,
+                     void *obj);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Sandbox and container documents: JSON (json-c) through the context's store. A document that
- * does not parse, has the wrong shape or names an unknown state is -EBADMSG; one written by a
+/* Sandbox and container documents: JSON through the context's store, written and (when plain)
+ * read straight from and into the structs, otherwise parsed by json-c. A document that does not
+ * parse, has the wrong shape or names an unknown state is -EBADMSG; one written by a
  * newer version is -EPROTO; both with a message naming the sandbox. */
 #include <errno.h>
 #include <string.h>
@@ -53,48 +54,41 @@ static const struct vc_field sb_doc_f[] = {
 static const struct vc_schema sb_doc_schema = {"sandbox", sizeof(struct vc_sb_doc), sb_doc_f,
                                                sizeof(sb_doc_f) / sizeof(sb_doc_f[0])};
 
+/* Documents up to this size are written from the stack; larger ones take one allocation. */
+#define PERSIST_DOC_STACK 8192
+
 static int doc_save(struct vc_ctx *ctx, const struct vc_schema *s, const char *sid, const char *cid,
                     const void *doc)
 {
-    json_object *j = NULL;
-    const char *text;
+    char stack[PERSIST_DOC_STACK];
+    char *heap = NULL;
     size_t len;
     int r;
 
-    r = vc_obj_to_json(ctx, s, doc, &j);
-    if (r < 0)
-        return vc_err(ctx, r, "cannot encode %s document", s->name);
-    text = json_object_to_json_string_length(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED,
-                                             &len);
-    if (!text) {
-        json_object_put(j);
-        return vc_err(ctx, -ENOMEM, "cannot encode %s document", s->name);
+    len = vc_obj_format_json(s, doc, VC_OBJ_JSON_PRETTY, stack, sizeof(stack));
+    if (len >= sizeof(stack)) {
+        heap = vc_malloc(ctx, len + 1);
+        if (!heap)
+            return vc_err(ctx, -ENOMEM, "cannot encode %s document", s->name);
+        (void) vc_obj_format_json(s, doc, VC_OBJ_JSON_PRETTY, heap, len + 1);
     }
-    r = vc_store_put(vc_ctx_store(ctx), sid, cid, text, len);
-    json_object_put(j);
+    r = vc_store_put(vc_ctx_store(ctx), sid, cid, heap ? heap : stack, len);
+    vc_free(ctx, heap);
     return r;
 }
 
-/* Loads, parses and checks a document's version and state. */
-static int doc_load(struct vc_ctx *ctx, const struct vc_schema *s, const char *sid, const char *cid,
-                    void *doc)
+/* Parses a document with json-c and fills doc from the tree: the path for text that
+ * vc_obj_read_json leaves to json-c. A newer version is -EPROTO, checked before the shape since
+ * it decides how to read the rest. */
+static int doc_parse_general(struct vc_ctx *ctx, const struct vc_schema *s, const char *what,
+                             const char *buf, size_t len, void *doc)
 {
-    const char *what = cid ? cid : sid;
     json_object *j = NULL, *v;
-    char *buf = NULL;
-    size_t len = 0;
-    uint32_t version;
-    const char *state;
     int r;
 
-    r = vc_store_get(vc_ctx_store(ctx), sid, cid, &buf, &len);
-    if (r < 0)
-        return r;
     r = vc_json_parse(ctx, "store", buf, len, &j);
-    vc_free(ctx, buf);
     if (r < 0)
         return vc_err_prefix(ctx, -EBADMSG, "%s '%s': corrupt document", s->name, what);
-    /* The version decides how to read the rest, so it is checked before the shape. */
     if (json_object_object_get_ex(j, "version", &v) && json_object_is_type(v, json_type_int) &&
         json_object_get_int64(v) > VC_PERSIST_VERSION) {
         r = vc_err(ctx, -EPROTO, "%s '%s': document version %lld is newer than supported %u",
@@ -107,6 +101,37 @@ static int doc_load(struct vc_ctx *ctx, const struct vc_schema *s, const char *s
     json_object_put(j);
     if (r < 0)
         return vc_err_prefix(ctx, -EBADMSG, "%s '%s': corrupt document", s->name, what);
+    return 0;
+}
+
+/* Loads, parses and checks a document's version and state. Plain text is read straight into
+ * doc; anything else, and a document of a newer version, goes through json-c. */
+static int doc_load(struct vc_ctx *ctx, const struct vc_schema *s, const char *sid, const char *cid,
+                    void *doc)
+{
+    const char *what = cid ? cid : sid;
+    char *buf = NULL;
+    size_t len = 0;
+    uint32_t version;
+    const char *state;
+    int r;
+
+    r = vc_store_get(vc_ctx_store(ctx), sid, cid, &buf, &len);
+    if (r < 0)
+        return r;
+    memset(doc, 0, s->size);
+    r = vc_obj_read_json(ctx, s, buf, len, doc);
+    if (r == 0 && *(const uint32_t *) doc > VC_PERSIST_VERSION) {
+        vc_obj_clear(ctx, s, doc);
+        r = VC_OBJ_JSON_OTHER;
+    }
+    if (r == VC_OBJ_JSON_OTHER)
+        r = doc_parse_general(ctx, s, what, buf, len, doc);
+    else if (r < 0)
+        r = vc_err_prefix(ctx, -EBADMSG, "%s '%s': corrupt document", s->name, what);
+    vc_free(ctx, buf);
+    if (r < 0)
+        return r;
     /* version and state sit first in both document structs. */
     version = *(const uint32_t *) doc;
     state = *(char *const *) ((const char *) doc + s->fields[1].off);

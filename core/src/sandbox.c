@@ -4,7 +4,6 @@
  * (create with rollback, start, stop, pause, resume, delete, status, list). */
 #include <errno.h>
 #include <signal.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "schema.h"
@@ -93,7 +92,7 @@ static int sb_new(struct vc_ctx *ctx, const char *id, const struct vc_sandbox_co
     if (!sb)
         return vc_err(ctx, -ENOMEM, "out of memory");
     sb->ctx = ctx;
-    (void) snprintf(sb->id, sizeof(sb->id), "%s", id);
+    memcpy(sb->id, id, strnlen(id, sizeof(sb->id) - 1)); /* zeroed: stays NUL-terminated */
     r = vc_ctx_hv_backend(ctx, cfg->hv.kind, &sb->hvb);
     if (r >= 0)
         r = vc_ctx_agent_backend(ctx, cfg->agent.kind, &sb->agb);

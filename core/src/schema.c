@@ -817,3 +817,714 @@ int vc_json_parse(struct vc_ctx *ctx, const char *what, const char *buf, size_t 
     *ret = j;
     return 0;
 }
+
+/* --- JSON text without a tree ---------------------------------------------------------------- */
+
+/* The persisted documents are read and written on every API call, so they skip json-c's object
+ * tree: the writer prints straight from the struct and the reader fills it straight from the
+ * text. The reader takes only the plain JSON the writer makes (and any strict JSON of the same
+ * kind) and hands anything else to json-c (vc_json_parse), so json-c keeps deciding what an odd
+ * or hostile document means. */
+
+#define JR_DEPTH_MAX 16 /* nesting the reader follows; deeper text goes to json-c */
+
+struct jw {
+    char *buf;   /* output, or NULL to measure */
+    size_t cap;  /* bytes in buf */
+    size_t len;  /* bytes of text so far (may pass cap) */
+    bool pretty; /* json-c's PRETTY | SPACED layout, else its PLAIN one */
+};
+
+static inline void jw_mem(struct jw *w, const char *p, size_t n)
+{
+    if (w->len < w->cap)
+        memcpy(w->buf + w->len, p, n < w->cap - w->len ? n : w->cap - w->len);
+    w->len += n;
+}
+
+static inline void jw_ch(struct jw *w, char c)
+{
+    if (w->len < w->cap)
+        w->buf[w->len] = c;
+    w->len++;
+}
+
+/* A comma if comma, then (pretty) a line break and the indent of level, two spaces a level. */
+static void jw_break(struct jw *w, bool comma, unsigned level)
+{
+    static const char lead[] = ",\n                                ";
+    size_t n = 2 * (size_t) level;
+
+    if (!w->pretty) {
+        if (comma)
+            jw_ch(w, ',');
+        return;
+    }
+    if (n <= sizeof(lead) - 3) {
+        jw_mem(w, lead + !comma, n + 1 + comma);
+        return;
+    }
+    jw_mem(w, lead + !comma, 1 + comma);
+    for (; n; n -= n < sizeof(lead) - 3 ? n : sizeof(lead) - 3)
+        jw_mem(w, lead + 2, n < sizeof(lead) - 3 ? n : sizeof(lead) - 3);
+}
+
+static void jw_u64(struct jw *w, uint64_t v, bool neg)
+{
+    char d[24];
+    size_t i = sizeof(d);
+
+    do {
+        d[--i] = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (neg)
+        d[--i] = '-';
+    jw_mem(w, d + i, sizeof(d) - i);
+}
+
+static void jw_i64(struct jw *w, int64_t v)
+{
+    jw_u64(w, v < 0 ? 0 - (uint64_t) v : (uint64_t) v, v < 0);
+}
+
+/* How json-c escapes each byte: 0 as is, else the letter after the backslash ('u' for
+ * \u00xx); the NUL that ends the string is marked too, to leave the plain loop. */
+static const char jw_esc[256] = {
+    [0x00] = 1,   [0x01] = 'u', [0x02] = 'u', [0x03] = 'u',  [0x04] = 'u', [0x05] = 'u',
+    [0x06] = 'u', [0x07] = 'u', ['\b'] = 'b', ['\t'] = 't',  ['\n'] = 'n', [0x0b] = 'u',
+    ['\f'] = 'f', ['\r'] = 'r', [0x0e] = 'u', [0x0f] = 'u',  [0x10] = 'u', [0x11] = 'u',
+    [0x12] = 'u', [0x13] = 'u', [0x14] = 'u', [0x15] = 'u',  [0x16] = 'u', [0x17] = 'u',
+    [0x18] = 'u', [0x19] = 'u', [0x1a] = 'u', [0x1b] = 'u',  [0x1c] = 'u', [0x1d] = 'u',
+    [0x1e] = 'u', [0x1f] = 'u', ['"'] = '"',  ['\\'] = '\\', ['/'] = '/',
+};
+
+/* A quoted string escaped as json-c escapes it ('/' included, other controls as \u00xx). */
+static void jw_str(struct jw *w, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    jw_ch(w, '"');
+    for (;;) {
+        const char *run = s;
+        char esc[6] = {'\\', 0, '0', '0'};
+        unsigned char c;
+
+        while (!jw_esc[(unsigned char) *s])
+            s++;
+        jw_mem(w, run, (size_t) (s - run));
+        c = (unsigned char) *s++;
+        if (!c)
+            break;
+        esc[1] = jw_esc[c];
+        if (esc[1] == 'u') {
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+        }
+        jw_mem(w, esc, esc[1] == 'u' ? 6 : 2);
+    }
+    jw_ch(w, '"');
+}
+
+static void jw_b64(struct jw *w, const uint8_t *p, size_t n)
+{
+    jw_ch(w, '"');
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t) p[i] << 16;
+        char q[4];
+
+        if (i + 1 < n)
+            v |= (uint32_t) p[i + 1] << 8;
+        if (i + 2 < n)
+            v |= p[i + 2];
+        q[0] = b64_chars[(v >> 18) & 63];
+        q[1] = b64_chars[(v >> 12) & 63];
+        q[2] = i + 1 < n ? b64_chars[(v >> 6) & 63] : '=';
+        q[3] = i + 2 < n ? b64_chars[v & 63] : '=';
+        jw_mem(w, q, 4);
+    }
+    jw_ch(w, '"');
+}
+
+/* Opens a member or element of a container at level: the separator and the indent. */
+static void jw_item(struct jw *w, bool *had, unsigned level)
+{
+    jw_break(w, *had, level);
+    *had = true;
+}
+
+/* Closes a container at level; pretty json-c breaks the line even after an empty one. */
+static void jw_close(struct jw *w, unsigned level, char c)
+{
+    jw_break(w, false, level);
+    jw_ch(w, c);
+}
+
+static void jw_obj(struct jw *w, const struct vc_schema *s, const void *obj, unsigned level);
+
+static void jw_array(struct jw *w, const struct vc_field *f, const void *obj, size_t n,
+                     unsigned level)
+{
+    const void *v = *CAT(obj, f->off, void *);
+    bool had = false;
+
+    jw_ch(w, '[');
+    for (size_t i = 0; i < n; i++) {
+        jw_item(w, &had, level + 1);
+        if (f->kind == VC_FIELD_STRV) {
+            const char *e = ((char *const *) v)[i];
+            jw_str(w, e ? e : "");
+        } else if (f->kind == VC_FIELD_U32V) {
+            jw_u64(w, ((const uint32_t *) v)[i], false);
+        } else {
+            jw_obj(w, f->sub, (const char *) v + i * f->sub->size, level + 1);
+        }
+    }
+    jw_close(w, level, ']');
+}
+
+/* One member, unless it is omitted (as vc_obj_to_json omits it). */
+static void jw_field(struct jw *w, const struct vc_field *f, const void *obj, bool *had,
+                     unsigned level)
+{
+    size_t n = f->kind >= VC_FIELD_STRV ? *CAT(obj, f->count_off, size_t) : 0;
+
+    if ((f->kind == VC_FIELD_STR || f->kind >= VC_FIELD_STRV) && !*CAT(obj, f->off, void *))
+        return;
+    if (f->kind >= VC_FIELD_STRV && !n)
+        return;
+    jw_item(w, had, level + 1);
+    jw_str(w, f->name);
+    jw_mem(w, ": ", w->pretty ? 2 : 1);
+    switch (f->kind) {
+    case VC_FIELD_STR:
+        jw_str(w, *CAT(obj, f->off, char *));
+        break;
+    case VC_FIELD_BOOL:
+        if (*CAT(obj, f->off, bool))
+            jw_mem(w, "true", 4);
+        else
+            jw_mem(w, "false", 5);
+        break;
+    case VC_FIELD_U32:
+        jw_u64(w, *CAT(obj, f->off, uint32_t), false);
+        break;
+    case VC_FIELD_I32:
+        jw_i64(w, *CAT(obj, f->off, int32_t));
+        break;
+    case VC_FIELD_U64:
+        jw_u64(w, *CAT(obj, f->off, uint64_t), false);
+        break;
+    case VC_FIELD_I64:
+        jw_i64(w, *CAT(obj, f->off, int64_t));
+        break;
+    case VC_FIELD_STRUCT:
+        jw_obj(w, f->sub, CAT(obj, f->off, char), level + 1);
+        break;
+    case VC_FIELD_BYTES:
+        jw_b64(w, *CAT(obj, f->off, uint8_t *), n);
+        break;
+    default:
+        jw_array(w, f, obj, n, level + 1);
+        break;
+    }
+}
+
+static void jw_obj(struct jw *w, const struct vc_schema *s, const void *obj, unsigned level)
+{
+    bool had = false;
+
+    jw_ch(w, '{');
+    for (size_t i = 0; i < s->n_fields; i++)
+        jw_field(w, &s->fields[i], obj, &had, level);
+    jw_close(w, level, '}');
+}
+
+size_t vc_obj_format_json(const struct vc_schema *s, const void *obj, unsigned flags, char *buf,
+                          size_t cap)
+{
+    struct jw w = {.buf = buf, .cap = cap, .pretty = flags & VC_OBJ_JSON_PRETTY};
+
+    jw_obj(&w, s, obj, 0);
+    if (cap)
+        buf[w.len < cap ? w.len : cap - 1] = '\0';
+    return w.len;
+}
+
+/* The reader: one pass that checks the text and fills obj as it goes. A step returns 0,
+ * -ENOMEM, or VC_OBJ_JSON_OTHER when the text is not for this reader (the caller then clears
+ * obj, which holds every allocation made so far). */
+struct jr {
+    struct vc_ctx *ctx; /* allocates the values */
+    const char *p;      /* next byte */
+    const char *end;    /* end of the text */
+};
+
+/* JSON's blanks. */
+static const bool jr_blank[256] = {[' '] = 1, ['\n'] = 1, ['\t'] = 1, ['\r'] = 1};
+
+/* The bytes that end a plain run inside a string. */
+static const bool jr_stop[256] = {
+    [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
+    [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1,
+    [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
+    [0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1,
+    [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1,
+};
+
+/* Skips blanks; true when a byte follows. */
+static bool jr_ws(struct jr *r)
+{
+    const char *p = r->p, *end = r->end;
+
+    while (p < end && jr_blank[(unsigned char) *p])
+        p++;
+    r->p = p;
+    return p < end;
+}
+
+/* Consumes c (after blanks) or says the text is not for this reader. */
+static int jr_expect(struct jr *r, char c)
+{
+    if (!jr_ws(r) || *r->p != c)
+        return VC_OBJ_JSON_OTHER;
+    r->p++;
+    return 0;
+}
+
+/* Consumes c (after blanks) if it is next. */
+static bool jr_accept(struct jr *r, char c)
+{
+    if (!jr_ws(r) || *r->p != c)
+        return false;
+    r->p++;
+    return true;
+}
+
+static bool jr_word(struct jr *r, const char *word, size_t n)
+{
+    if ((size_t) (r->end - r->p) < n || memcmp(r->p, word, n) != 0)
+        return false;
+    r->p += n;
+    return true;
+}
+
+static int jr_hex4(const char *p)
+{
+    int v = 0;
+
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0)
+            return -1;
+        v = v << 4 | d;
+    }
+    return v;
+}
+
+/* The byte an escape at p (its backslash) stands for, or -1 for one left to json-c: all but
+ * the short ones and \u0001..\u007f. *ret_n is its length in the text. */
+static int jr_unescape(const char *p, const char *end, size_t *ret_n)
+{
+    int u;
+
+    *ret_n = 2;
+    if (end - p < 2)
+        return -1;
+    switch (p[1]) {
+    case '"':
+    case '\\':
+    case '/':
+        return p[1];
+    case 'b':
+        return '\b';
+    case 'f':
+        return '\f';
+    case 'n':
+        return '\n';
+    case 'r':
+        return '\r';
+    case 't':
+        return '\t';
+    case 'u':
+        u = end - p >= 6 ? jr_hex4(p + 2) : -1;
+        *ret_n = 6;
+        return u >= 1 && u <= 0x7f ? u : -1;
+    default:
+        return -1;
+    }
+}
+
+/* A string at r->p (its opening quote): *ret_raw its text between the quotes, *ret_raw_len the
+ * length of that, *ret_len its length once unescaped. */
+static int jr_string(struct jr *r, const char **ret_raw, size_t *ret_raw_len, size_t *ret_len)
+{
+    const char *p = r->p + 1, *end = r->end;
+    size_t n = 0, k;
+
+    *ret_raw = p;
+    for (;;) {
+        const char *run = p;
+
+        while (p < end && !jr_stop[(unsigned char) *p])
+            p++;
+        n += (size_t) (p - run);
+        if (p == end || *p != '\\')
+            break;
+        if (jr_unescape(p, end, &k) < 0)
+            return VC_OBJ_JSON_OTHER;
+        n++;
+        p += k;
+    }
+    if (p == end || *p != '"')
+        return VC_OBJ_JSON_OTHER;
+    *ret_raw_len = (size_t) (p - *ret_raw);
+    *ret_len = n;
+    r->p = p + 1;
+    return 0;
+}
+
+/* Unescapes a string jr_string accepted into out. */
+static void jr_unescape_into(char *out, const char *raw, size_t raw_len)
+{
+    const char *p = raw, *end = raw + raw_len;
+    size_t k;
+
+    while (p < end) {
+        if (*p != '\\') {
+            *out++ = *p++;
+            continue;
+        }
+        *out++ = (char) jr_unescape(p, end, &k);
+        p += k;
+    }
+}
+
+/* An integer without fraction, exponent or leading zeros, that fits 64 bits. */
+static int jr_int(struct jr *r, bool *ret_neg, uint64_t *ret_mag)
+{
+    const char *p = r->p, *end = r->end;
+    uint64_t v = 0;
+    bool neg = p < end && *p == '-';
+
+    if (neg)
+        p++;
+    if (p == end || *p < '0' || *p > '9' || (*p == '0' && neg))
+        return VC_OBJ_JSON_OTHER;
+    if (*p == '0') {
+        p++;
+    } else {
+        for (; p < end && *p >= '0' && *p <= '9'; p++) {
+            unsigned d = (unsigned) (*p - '0');
+
+            if (v >= UINT64_MAX / 10 && (v > UINT64_MAX / 10 || d > UINT64_MAX % 10))
+                return VC_OBJ_JSON_OTHER;
+            v = v * 10 + d;
+        }
+    }
+    if (p < end && (*p == '.' || *p == 'e' || *p == 'E' || (*p >= '0' && *p <= '9')))
+        return VC_OBJ_JSON_OTHER;
+    if (neg && v > (uint64_t) INT64_MAX + 1)
+        return VC_OBJ_JSON_OTHER;
+    r->p = p;
+    *ret_neg = neg;
+    *ret_mag = v;
+    return 0;
+}
+
+static int jr_skip(struct jr *r, unsigned depth);
+
+/* The members of an object or the elements of an array after its opening bracket, passed over;
+ * *ret_n counts them. */
+static int jr_items(struct jr *r, char close, unsigned depth, size_t *ret_n)
+{
+    const char *raw;
+    size_t n = 0, raw_len, len;
+    int rc;
+
+    if (jr_accept(r, close)) {
+        *ret_n = 0;
+        return 0;
+    }
+    do {
+        if (close == '}') {
+            if (!jr_ws(r) || *r->p != '"')
+                return VC_OBJ_JSON_OTHER;
+            rc = jr_string(r, &raw, &raw_len, &len);
+            if (rc == 0)
+                rc = jr_expect(r, ':');
+            if (rc != 0)
+                return rc;
+        }
+        rc = jr_skip(r, depth);
+        if (rc != 0)
+            return rc;
+        n++;
+    } while (jr_accept(r, ','));
+    *ret_n = n;
+    return jr_expect(r, close);
+}
+
+/* Passes over any value (of a member the schema does not know), checking it. */
+static int jr_skip(struct jr *r, unsigned depth)
+{
+    const char *raw;
+    size_t n, raw_len, len;
+    uint64_t mag;
+    bool neg;
+
+    if (!jr_ws(r))
+        return VC_OBJ_JSON_OTHER;
+    switch (*r->p) {
+    case '{':
+    case '[':
+        if (depth >= JR_DEPTH_MAX)
+            return VC_OBJ_JSON_OTHER;
+        return jr_items(r, *r->p++ == '{' ? '}' : ']', depth + 1, &n);
+    case '"':
+        return jr_string(r, &raw, &raw_len, &len);
+    case 't':
+        return jr_word(r, "true", 4) ? 0 : VC_OBJ_JSON_OTHER;
+    case 'f':
+        return jr_word(r, "false", 5) ? 0 : VC_OBJ_JSON_OTHER;
+    case 'n':
+        return jr_word(r, "null", 4) ? 0 : VC_OBJ_JSON_OTHER;
+    default:
+        return jr_int(r, &neg, &mag);
+    }
+}
+
+/* An integer member within [lo, hi] as json_int reads it; out of range goes to json-c, which
+ * names the field. */
+static int jr_num(struct jr *r, bool is_unsigned, int64_t lo, uint64_t hi, uint64_t *ret)
+{
+    uint64_t mag;
+    bool neg;
+    int rc = jr_int(r, &neg, &mag);
+
+    if (rc != 0)
+        return rc;
+    if (neg ? is_unsigned || (int64_t) (0 - mag) < lo
+            : mag > hi || (!is_unsigned && mag > (uint64_t) INT64_MAX))
+        return VC_OBJ_JSON_OTHER;
+    *ret = neg ? 0 - mag : mag;
+    return 0;
+}
+
+/* A string member into *ret (allocated as vc_strdup would). */
+static int jr_str_value(struct jr *r, char **ret)
+{
+    const char *raw;
+    size_t raw_len, len;
+    char *s;
+    int rc;
+
+    if (r->p == r->end || *r->p != '"')
+        return VC_OBJ_JSON_OTHER;
+    rc = jr_string(r, &raw, &raw_len, &len);
+    if (rc != 0 || len > VC_SCHEMA_STR_MAX)
+        return rc != 0 ? rc : VC_OBJ_JSON_OTHER;
+    s = vc_malloc(r->ctx, len + 1);
+    if (!s)
+        return -ENOMEM;
+    if (len == raw_len)
+        memcpy(s, raw, len);
+    else
+        jr_unescape_into(s, raw, raw_len);
+    s[len] = '\0';
+    *ret = s;
+    return 0;
+}
+
+static int jr_obj(struct jr *r, const struct vc_schema *s, void *obj, unsigned depth);
+
+/* One element of an array field into slot i of v. */
+static int jr_elem(struct jr *r, const struct vc_field *f, char *v, size_t i, unsigned depth)
+{
+    uint64_t u;
+    int rc;
+
+    if (!jr_ws(r))
+        return VC_OBJ_JSON_OTHER;
+    switch (f->kind) {
+    case VC_FIELD_STRV:
+        return jr_str_value(r, (char **) (void *) v + i);
+    case VC_FIELD_U32V:
+        rc = jr_num(r, true, 0, UINT32_MAX, &u);
+        if (rc == 0)
+            ((uint32_t *) (void *) v)[i] = (uint32_t) u;
+        return rc;
+    default:
+        return jr_obj(r, f->sub, v + i * f->sub->size, depth);
+    }
+}
+
+/* An array field. Its elements are counted first to allocate them at once, all zero, with the
+ * count set: a failure half way clears like a full array. */
+static int jr_array(struct jr *r, const struct vc_field *f, void *obj, unsigned depth)
+{
+    const char *start;
+    size_t n;
+    char *v;
+    int rc;
+
+    if (depth >= JR_DEPTH_MAX)
+        return VC_OBJ_JSON_OTHER;
+    rc = jr_expect(r, '[');
+    start = r->p;
+    if (rc == 0)
+        rc = jr_items(r, ']', depth + 1, &n);
+    if (rc != 0 || n == 0)
+        return rc;
+    if (n > VC_SCHEMA_ARRAY_MAX)
+        return VC_OBJ_JSON_OTHER;
+    v = vc_calloc(r->ctx, n, elem_size(f));
+    if (!v)
+        return -ENOMEM;
+    *AT(obj, f->off, void *) = v;
+    *AT(obj, f->count_off, size_t) = n;
+    r->p = start;
+    for (size_t i = 0; i < n; i++) {
+        rc = jr_elem(r, f, v, i, depth + 1);
+        if (rc == 0 && i + 1 < n)
+            rc = jr_expect(r, ',');
+        if (rc != 0)
+            return rc;
+    }
+    return jr_expect(r, ']');
+}
+
+static int jr_field(struct jr *r, const struct vc_field *f, void *obj, unsigned depth)
+{
+    uint64_t u = 0;
+    bool b;
+    int rc;
+
+    switch (f->kind) {
+    case VC_FIELD_STR:
+        return jr_str_value(r, AT(obj, f->off, char *));
+    case VC_FIELD_BOOL:
+        b = jr_word(r, "true", 4);
+        if (!b && !jr_word(r, "false", 5))
+            return VC_OBJ_JSON_OTHER;
+        *AT(obj, f->off, bool) = b;
+        return 0;
+    case VC_FIELD_U32:
+        rc = jr_num(r, true, 0, UINT32_MAX, &u);
+        *AT(obj, f->off, uint32_t) = (uint32_t) u;
+        return rc;
+    case VC_FIELD_I32:
+        rc = jr_num(r, false, INT32_MIN, INT32_MAX, &u);
+        *AT(obj, f->off, int32_t) = (int32_t) (int64_t) u;
+        return rc;
+    case VC_FIELD_U64:
+        rc = jr_num(r, true, 0, UINT64_MAX, &u);
+        *AT(obj, f->off, uint64_t) = u;
+        return rc;
+    case VC_FIELD_I64:
+        rc = jr_num(r, false, INT64_MIN, INT64_MAX, &u);
+        *AT(obj, f->off, int64_t) = (int64_t) u;
+        return rc;
+    case VC_FIELD_STRUCT:
+        return jr_obj(r, f->sub, AT(obj, f->off, char), depth);
+    case VC_FIELD_BYTES:
+        return VC_OBJ_JSON_OTHER;
+    default:
+        return jr_array(r, f, obj, depth);
+    }
+}
+
+/* The field a key names, looked for from *hint on (documents list fields in schema order). A
+ * key holds no NUL (control bytes end a plain run), so a shorter name stops at its end. */
+static const struct vc_field *jr_lookup(const struct vc_schema *s, const char *key, size_t len,
+                                        size_t *hint)
+{
+    size_t i = *hint < s->n_fields ? *hint : 0;
+
+    for (size_t k = 0; k < s->n_fields; k++) {
+        const char *name = s->fields[i].name;
+
+        if (name[0] == key[0] && strncmp(name, key, len) == 0 && name[len] == '\0') {
+            *hint = i + 1;
+            return &s->fields[i];
+        }
+        if (++i == s->n_fields)
+            i = 0;
+    }
+    return NULL;
+}
+
+/* One member: a known field is read (null leaves it unset, as absent), an unknown one skipped;
+ * a field named twice goes to json-c, which keeps the last. */
+static int jr_member(struct jr *r, const struct vc_schema *s, void *obj, unsigned depth,
+                     uint64_t *seen, size_t *hint)
+{
+    const struct vc_field *f;
+    const char *key;
+    size_t raw_len, len;
+    uint64_t bit;
+    int rc;
+
+    if (!jr_ws(r) || *r->p != '"')
+        return VC_OBJ_JSON_OTHER;
+    rc = jr_string(r, &key, &raw_len, &len);
+    if (rc == 0 && raw_len != len)
+        rc = VC_OBJ_JSON_OTHER; /* an escaped key */
+    if (rc == 0)
+        rc = jr_expect(r, ':');
+    if (rc != 0)
+        return rc;
+    f = len ? jr_lookup(s, key, len, hint) : NULL;
+    if (!f)
+        return jr_skip(r, depth);
+    bit = UINT64_C(1) << (f - s->fields);
+    if (*seen & bit)
+        return VC_OBJ_JSON_OTHER;
+    *seen |= bit;
+    if (!jr_ws(r))
+        return VC_OBJ_JSON_OTHER;
+    if (*r->p == 'n')
+        return jr_word(r, "null", 4) ? 0 : VC_OBJ_JSON_OTHER;
+    return jr_field(r, f, obj, depth);
+}
+
+static int jr_obj(struct jr *r, const struct vc_schema *s, void *obj, unsigned depth)
+{
+    uint64_t seen = 0;
+    size_t hint = 0;
+    int rc;
+
+    if (depth >= JR_DEPTH_MAX || s->n_fields > 64)
+        return VC_OBJ_JSON_OTHER;
+    rc = jr_expect(r, '{');
+    if (rc != 0 || jr_accept(r, '}'))
+        return rc;
+    do {
+        rc = jr_member(r, s, obj, depth + 1, &seen, &hint);
+        if (rc != 0)
+            return rc;
+    } while (jr_accept(r, ','));
+    return jr_expect(r, '}');
+}
+
+int vc_obj_read_json(struct vc_ctx *ctx, const struct vc_schema *s, const char *buf, size_t len,
+                     void *obj)
+{
+    struct jr r = {.ctx = ctx, .p = buf, .end = buf + len};
+    int rc;
+
+    if (len > VC_STORE_DOC_MAX)
+        return VC_OBJ_JSON_OTHER;
+    rc = jr_obj(&r, s, obj, 0);
+    if (rc == 0 && jr_ws(&r))
+        rc = VC_OBJ_JSON_OTHER; /* more than blanks after the document */
+    if (rc != 0)
+        vc_obj_clear(ctx, s, obj);
+    if (rc < 0)
+        return vc_err(ctx, rc, "out of memory");
+    return rc;
+}

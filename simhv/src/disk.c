@@ -407,16 +407,61 @@ static int disk_check_ids(struct vc_ctx *ctx, const char *sid, const char *cid)
     return 0;
 }
 
-/* "sbs", "sbs/<sandbox>" or "sbs/<sandbox>/<container>" into buf of DISK_DIR_MAX bytes (ids
- * checked, so it fits). */
-static void disk_dir(char *buf, const char *sid, const char *cid)
+_Static_assert(sizeof("sbs//") + 2 * VC_ID_MAX <= DISK_DIR_MAX, "DISK_DIR_MAX fits two ids");
+_Static_assert(DISK_DIR_MAX + sizeof("/" DISK_TMP_PREFIX) + 16 <= DISK_PATH_MAX,
+               "DISK_PATH_MAX fits a directory and a temporary name");
+
+/* Appends s to the path of n bytes in buf; returns the new length. */
+static size_t disk_cat(char *buf, size_t n, const char *s)
 {
-    if (!sid)
-        (void) snprintf(buf, DISK_DIR_MAX, "sbs");
-    else if (!cid)
-        (void) snprintf(buf, DISK_DIR_MAX, "sbs/%s", sid);
-    else
-        (void) snprintf(buf, DISK_DIR_MAX, "sbs/%s/%s", sid, cid);
+    size_t k = strlen(s);
+
+    memcpy(buf + n, s, k + 1);
+    return n + k;
+}
+
+/* "sbs", "sbs/<sandbox>" or "sbs/<sandbox>/<container>" into buf of DISK_DIR_MAX bytes (ids
+ * checked, so it fits); returns its length. */
+static size_t disk_dir(char *buf, const char *sid, const char *cid)
+{
+    size_t n = disk_cat(buf, 0, "sbs");
+
+    if (sid) {
+        buf[n++] = '/';
+        n = disk_cat(buf, n, sid);
+        if (cid) {
+            buf[n++] = '/';
+            n = disk_cat(buf, n, cid);
+        }
+    }
+    return n;
+}
+
+/* The document of directory dir (n bytes) into buf of DISK_PATH_MAX bytes. */
+static void disk_doc(char *buf, const char *dir, size_t n)
+{
+    memcpy(buf, dir, n);
+    buf[n++] = '/';
+    (void) disk_cat(buf, n, DISK_DOC);
+}
+
+/* Temporary file seq of directory dir (n bytes), "<dir>/.persist.json.<seq>" with seq in hex of
+ * at least six digits, into buf of DISK_PATH_MAX bytes. */
+static void disk_tmp(char *buf, const char *dir, size_t n, uint64_t seq)
+{
+    char hex[16];
+    size_t k = 0;
+
+    memcpy(buf, dir, n);
+    buf[n++] = '/';
+    n = disk_cat(buf, n, DISK_TMP_PREFIX);
+    do {
+        hex[k++] = "0123456789abcdef"[seq & 15];
+        seq >>= 4;
+    } while (seq || k < 6);
+    while (k)
+        buf[n++] = hex[--k];
+    buf[n] = '\0';
 }
 
 static int disk_oom(struct vc_ctx *ctx)
@@ -517,6 +562,7 @@ static int disk_put(struct vc_store *store, const char *sid, const char *cid, co
     struct simhv_ctx *c = disk_of(store)->c;
     struct simhv_disk *d = &c->w->disk;
     char dir[DISK_DIR_MAX], tmp[DISK_PATH_MAX], doc[DISK_PATH_MAX];
+    size_t n;
     int r;
 
     r = disk_check_ids(store->ctx, sid, cid);
@@ -525,9 +571,9 @@ static int disk_put(struct vc_store *store, const char *sid, const char *cid, co
     if (len > VC_STORE_DOC_MAX)
         return vc_err(store->ctx, -EFBIG, "store: document of %zu bytes is over the limit of %u",
                       len, VC_STORE_DOC_MAX);
-    disk_dir(dir, sid, cid);
-    (void) snprintf(doc, sizeof(doc), "%s/" DISK_DOC, dir);
-    (void) snprintf(tmp, sizeof(tmp), "%s/" DISK_TMP_PREFIX "%06" PRIx64, dir, d->tmp_seq++);
+    n = disk_dir(dir, sid, cid);
+    disk_doc(doc, dir, n);
+    disk_tmp(tmp, dir, n, d->tmp_seq++);
     simhv_world_trace_str(c->w, c->name, "disk", "put", doc);
     if (disk_mkdirs(d, sid, cid) < 0)
         return disk_oom(store->ctx);
@@ -561,8 +607,7 @@ static int disk_get_op(struct vc_store *store, const char *sid, const char *cid,
     r = disk_check_ids(store->ctx, sid, cid);
     if (r < 0)
         return r;
-    disk_dir(dir, sid, cid);
-    (void) snprintf(doc, sizeof(doc), "%s/" DISK_DOC, dir);
+    disk_doc(doc, dir, disk_dir(dir, sid, cid));
     r = disk_cost(c, c->w->opts.store_op_ns / 4);
     if (r < 0)
         return r;

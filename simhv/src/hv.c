@@ -191,6 +191,29 @@ static void vm_console(struct simhv_vm_priv *p, const char *text)
     vm->console[vm->console_len] = '\0';
 }
 
+/* "[%5" PRIu64 ".%06" PRIu64 "] " of s and us into buf (of at least 32 bytes); its length. */
+static int vm_console_stamp(char *buf, uint64_t s, uint64_t us)
+{
+    char d[24];
+    size_t i = sizeof(d), n = 0;
+
+    do {
+        d[--i] = (char) ('0' + s % 10);
+        s /= 10;
+    } while (s);
+    buf[n++] = '[';
+    for (size_t k = sizeof(d) - i; k < 5; k++)
+        buf[n++] = ' ';
+    memcpy(buf + n, d + i, sizeof(d) - i);
+    n += sizeof(d) - i;
+    buf[n++] = '.';
+    for (int k = 5; k >= 0; k--, us /= 10)
+        buf[n + (size_t) k] = (char) ('0' + us % 10);
+    n += 6;
+    memcpy(buf + n, "] ", 3);
+    return (int) n + 2;
+}
+
 static void vm_consolef(struct simhv_world *w, struct simhv_vm_priv *p, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -202,8 +225,7 @@ static void vm_consolef(struct simhv_world *w, struct simhv_vm_priv *p, const ch
     va_list ap;
     int n;
 
-    n = snprintf(line, sizeof(line), "[%5" PRIu64 ".%06" PRIu64 "] ", t / SIMHV_NS_PER_S,
-                 t % SIMHV_NS_PER_S / 1000);
+    n = vm_console_stamp(line, t / SIMHV_NS_PER_S, t % SIMHV_NS_PER_S / 1000);
     va_start(ap, fmt);
     (void) vsnprintf(line + n, sizeof(line) - (size_t) n - 1, fmt, ap);
     va_end(ap);
@@ -384,6 +406,45 @@ static int simhv_create(struct vc_ctx *ctx, void *data, const char *sandbox_id,
     return 0;
 }
 
+/* Reads the digits of a number of at most 18 of them (no sign, no leading zero) at *p. */
+static bool hv_state_num(const char **p, int64_t *ret)
+{
+    const char *s = *p;
+    int64_t v = 0;
+    int n = 0;
+
+    if (*s == '0' && s[1] >= '0' && s[1] <= '9')
+        return false;
+    for (; *s >= '0' && *s <= '9' && n < 18; s++, n++)
+        v = v * 10 + (*s - '0');
+    if (!n || (*s >= '0' && *s <= '9'))
+        return false;
+    *p = s;
+    *ret = v;
+    return true;
+}
+
+/* The text save_state writes, exactly: {"vm":N,"pid":P}. Anything else is left to json-c. */
+static bool hv_state_plain(const char *s, int64_t *ret_n, int64_t *ret_pid)
+{
+    int64_t n, pid;
+    bool neg;
+
+    if (strncmp(s, "{\"vm\":", 6) != 0)
+        return false;
+    s += 6;
+    if (!hv_state_num(&s, &n) || strncmp(s, ",\"pid\":", 7) != 0)
+        return false;
+    s += 7;
+    neg = *s == '-';
+    s += neg;
+    if (!hv_state_num(&s, &pid) || strcmp(s, "}") != 0 || (neg && !pid))
+        return false;
+    *ret_n = n;
+    *ret_pid = neg ? -pid : pid;
+    return true;
+}
+
 /* Reads {"vm":N,"pid":P}, what save_state wrote. */
 static int hv_parse_state(struct vc_ctx *ctx, const char *state, int64_t *ret_n, int64_t *ret_pid)
 {
@@ -392,6 +453,8 @@ static int hv_parse_state(struct vc_ctx *ctx, const char *state, int64_t *ret_n,
 
     if (!state)
         return vc_err(ctx, -EINVAL, "sim hypervisor: no state to load");
+    if (hv_state_plain(state, ret_n, ret_pid))
+        return 0;
     r = vc_json_parse(ctx, "sim hypervisor state", state, strlen(state), &j);
     if (r < 0)
         return r;

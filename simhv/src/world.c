@@ -436,6 +436,15 @@ size_t simhv_world_watch_count(const struct simhv_world *w)
     return w->n_watches;
 }
 
+size_t simhv_world_owner_watch_count(const struct simhv_world *w, const void *owner)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < w->n_vfd_slots; i++)
+        n += w->vfds[i].open && w->vfds[i].fn && w->vfds[i].owner == owner;
+    return n;
+}
+
 size_t simhv_world_vfd_count(const struct simhv_world *w)
 {
     return w->n_vfds;
@@ -467,62 +476,90 @@ static uint64_t fnv_str(uint64_t h, const char *s)
     return h;
 }
 
-/* The canonical text of a record is "<ts>\x1f<category>\x1f<name>\x1f<detail>\x1e". */
-static void trace_emit(struct simhv_world *w, const char *category, const char *name,
-                       const char *detail)
+/* The decimal digits of v, ending at end (no NUL); returns where they start. */
+static char *trace_u64(char *end, uint64_t v)
+{
+    do {
+        *--end = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+/* Hands a record to the sink; a context's record gets its "[<context>] " prefix. */
+static void trace_deliver(struct simhv_world *w, const char *ctx_name, const char *category,
+                          const char *name, const char *detail)
+{
+    char buf[WORLD_DETAIL_MAX];
+    char *heap = NULL, *d = buf;
+    size_t nc, nd;
+
+    if (!ctx_name) {
+        w->trace_fn(w->trace_data, w->trace_count, w->now, category, name, detail);
+        return;
+    }
+    nc = strlen(ctx_name);
+    nd = strlen(detail);
+    if (nc + nd + 4 > sizeof(buf))
+        d = heap = malloc(nc + nd + 4);
+    if (d) {
+        d[0] = '[';
+        memcpy(d + 1, ctx_name, nc);
+        memcpy(d + 1 + nc, "] ", 2);
+        memcpy(d + 3 + nc, detail, nd + 1);
+    }
+    w->trace_fn(w->trace_data, w->trace_count, w->now, category, name, d ? d : detail);
+    free(heap);
+}
+
+/* The canonical text of a record is "<ts>\x1f<category>\x1f<name>\x1f<detail>\x1e", where the
+ * detail of a context's record starts with "[<context>] ". It is hashed as it goes, never
+ * assembled. */
+static void trace_emit(struct simhv_world *w, const char *ctx_name, const char *category,
+                       const char *name, const char *detail)
 {
     char ts[24];
-    int n = snprintf(ts, sizeof(ts), "%" PRIu64, w->now);
+    char *digits = trace_u64(ts + sizeof(ts), w->now);
     uint64_t h = w->trace_hash;
 
-    h = fnv_bytes(h, ts, (size_t) n);
+    h = fnv_bytes(h, digits, (size_t) (ts + sizeof(ts) - digits));
     h = fnv_bytes(h, "\x1f", 1);
     h = fnv_str(h, category);
     h = fnv_bytes(h, "\x1f", 1);
     h = fnv_str(h, name);
     h = fnv_bytes(h, "\x1f", 1);
+    if (ctx_name) {
+        h = fnv_bytes(h, "[", 1);
+        h = fnv_str(h, ctx_name);
+        h = fnv_bytes(h, "] ", 2);
+    }
     h = fnv_str(h, detail);
     h = fnv_bytes(h, "\x1e", 1);
     w->trace_hash = h;
     w->trace_count++;
     if (w->trace_fn)
-        w->trace_fn(w->trace_data, w->trace_count, w->now, category, name, detail);
+        trace_deliver(w, ctx_name, category, name, detail);
 }
 
 /* One record, unless the trace budget is spent (then the run stops, saying so once). */
-static void trace_record(struct simhv_world *w, const char *category, const char *name,
-                         const char *detail)
+static void trace_record(struct simhv_world *w, const char *ctx_name, const char *category,
+                         const char *name, const char *detail)
 {
     if (w->trace_count >= w->opts.max_trace_records) {
         if (!w->stopped) {
             (void) world_stop(w, "trace budget of %" PRIu64 " records spent",
                               w->opts.max_trace_records);
-            trace_emit(w, "world", "stop", w->stop_msg);
+            trace_emit(w, NULL, "world", "stop", w->stop_msg);
         }
         return;
     }
-    trace_emit(w, category ? category : "", name ? name : "", detail ? detail : "");
+    trace_emit(w, ctx_name, category ? category : "", name ? name : "", detail ? detail : "");
 }
 
 void simhv_world_trace_str(struct simhv_world *w, const char *ctx_name, const char *category,
                            const char *name, const char *detail)
 {
-    char buf[WORLD_DETAIL_MAX];
-    char *heap = NULL;
-    const char *d = detail ? detail : "";
-    int n;
-
-    if (ctx_name) {
-        n = snprintf(buf, sizeof(buf), "[%s] %s", ctx_name, d);
-        if (n >= (int) sizeof(buf)) {
-            heap = malloc((size_t) n + 1);
-            if (heap)
-                (void) snprintf(heap, (size_t) n + 1, "[%s] %s", ctx_name, d);
-        }
-        d = heap ? heap : buf;
-    }
-    trace_record(w, category, name, d);
-    free(heap);
+    trace_record(w, ctx_name, category, name, detail);
 }
 
 void simhv_world_trace(struct simhv_world *w, const char *category, const char *name,
@@ -543,7 +580,7 @@ void simhv_world_trace(struct simhv_world *w, const char *category, const char *
         (void) vsnprintf(heap, (size_t) n + 1, fmt, ap);
         va_end(ap);
     }
-    trace_record(w, category, name, heap ? heap : buf);
+    trace_record(w, NULL, category, name, heap ? heap : buf);
     free(heap);
 }
 

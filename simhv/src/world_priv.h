@@ -15,6 +15,8 @@
 #include <simhv/world.h>
 
 #define SIMHV_STOP_MSG_MAX 256
+#define SIMHV_POINT_CACHE  64 /* slots of the cache of point strings (a power of two) */
+#define SIMHV_POINT_RULES  64 /* rules a point's mask of matching rules can name */
 
 /* A pending event; the heap orders by (at, id), ids grow in scheduling order. */
 struct simhv_event {
@@ -37,9 +39,22 @@ struct simhv_vfd {
 
 /* A distinct fault point seen. */
 struct simhv_point {
-    char *name;    /* point name (owned) */
-    uint64_t hash; /* FNV-1a of name */
-    uint64_t hits; /* times it was asked */
+    char *name;          /* point name (owned) */
+    uint64_t hash;       /* FNV-1a of name */
+    uint64_t hits;       /* times it was asked */
+    uint64_t rules;      /* bit i: the pattern of rule i matches name (rules are only appended) */
+    size_t n_rules_seen; /* rules the mask covers so far */
+};
+
+/* A point string asked before, by address: most points are literals asked again and again. */
+struct simhv_point_ref {
+    const char *str; /* the string's address (its content is checked on a hit), or NULL */
+    size_t idx;      /* the point it named */
+};
+
+/* Point strings by address, direct-mapped. */
+struct simhv_point_cache {
+    struct simhv_point_ref slot[SIMHV_POINT_CACHE]; /* indexed by a hash of the address */
 };
 
 /* A VM and what only simhv needs of it. */
@@ -115,8 +130,7 @@ struct simhv_world {
     size_t cap_points;                   /* allocated points */
     uint32_t *point_tab;                 /* open hash: point index + 1, 0 = free */
     size_t point_tab_size;               /* slots in point_tab (a power of two) */
-    const char *last_point;              /* the point string asked last (cache) */
-    size_t last_point_idx;               /* its index */
+    struct simhv_point_cache pcache;     /* point strings asked, by address */
     struct simhv_vm_priv **vms;          /* VMs, in creation order */
     size_t n_vms;                        /* number of vms */
     uint32_t n_created;                  /* VMs ever created */
@@ -149,6 +163,8 @@ int simhv_world_schedule_owned(struct simhv_world *w, uint64_t at_ns, simhv_even
                                void *data, const void *owner, uint64_t *ret_id);
 /* Cancels every event and watcher owner registered. */
 void simhv_world_drop_owner(struct simhv_world *w, const void *owner);
+/* Watches registered by owner (a context). */
+size_t simhv_world_owner_watch_count(const struct simhv_world *w, const void *owner);
 /* Registers (events != 0) or removes the watcher of a virtual fd. 0 or -EBADF. */
 int simhv_world_watch(struct simhv_world *w, int fd, unsigned events, vc_io_fn *fn, void *fn_data,
                       const void *owner);
