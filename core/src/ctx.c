@@ -10,6 +10,7 @@
 
 #include <vc/agent.h>
 #include <vc/hv.h>
+#include <vc/kata.h>
 #include <vc/store.h>
 
 #include "ctx_priv.h"
@@ -53,7 +54,9 @@ int vc_ctx_new(const struct vc_clock *clock, const struct vc_rng *rng, const str
         .alloc = *alloc,
         .log_level = VC_LOG_INFO,
     };
-    if (vc_ctx_register_agent(ctx, &vc_noop_agent_ops, NULL) < 0) {
+    /* The backends built into core: every context knows them. */
+    if (vc_ctx_register_agent(ctx, &vc_noop_agent_ops, NULL) < 0 ||
+        vc_ctx_register_agent(ctx, &vc_kata_agent_ops, NULL) < 0) {
         vc_ctx_free(ctx);
         return -ENOMEM;
     }
@@ -299,22 +302,27 @@ char *vc_strdup(struct vc_ctx *ctx, const char *s)
     return p;
 }
 
+/* Formats once on the stack when the text is short, twice (measure, then write) otherwise. */
 static int ctx_vappendf(struct vc_ctx *ctx, char **s, const char *fmt, va_list ap)
 {
     size_t old = *s ? strlen(*s) : 0;
+    char stack[256];
     va_list aq;
     char *p;
     int n;
 
     va_copy(aq, ap);
-    n = vsnprintf(NULL, 0, fmt, aq);
+    n = vsnprintf(stack, sizeof(stack), fmt, aq);
     va_end(aq);
     if (n < 0)
         return vc_err(ctx, -EINVAL, "bad format '%s'", fmt);
     p = vc_realloc(ctx, *s, old + (size_t) n + 1);
     if (!p)
         return vc_err(ctx, -ENOMEM, "out of memory");
-    (void) vsnprintf(p + old, (size_t) n + 1, fmt, ap);
+    if ((size_t) n < sizeof(stack))
+        memcpy(p + old, stack, (size_t) n + 1);
+    else
+        (void) vsnprintf(p + old, (size_t) n + 1, fmt, ap);
     *s = p;
     return 0;
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <vc/kata.h>
 #include <vc/vc.h>
 
 static struct vc_ctx *real_ctx(void)
@@ -43,8 +44,10 @@ static void test_kinds(void **state)
     assert_ptr_equal(ab.ops, &vc_noop_agent_ops);
     assert_int_equal(vc_ctx_agent_backend(ctx, "hyperstart", &ab), -EINVAL);
     assert_non_null(strstr(vc_ctx_errmsg(ctx), "no longer supported"));
-    assert_int_equal(vc_ctx_agent_backend(ctx, "kata", &ab), -EOPNOTSUPP);
-    assert_int_equal(vc_ctx_agent_backend(ctx, NULL, &ab), -EOPNOTSUPP); /* default: kata */
+    assert_int_equal(vc_ctx_agent_backend(ctx, "kata", &ab), 0);
+    assert_ptr_equal(ab.ops, &vc_kata_agent_ops);
+    assert_int_equal(vc_ctx_agent_backend(ctx, NULL, &ab), 0); /* default: kata */
+    assert_ptr_equal(ab.ops, &vc_kata_agent_ops);
     assert_int_equal(vc_ctx_agent_backend(ctx, "bogus", &ab), -EINVAL);
     assert_non_null(strstr(vc_ctx_errmsg(ctx), "unknown agent kind 'bogus'"));
     assert_int_equal(vc_ctx_hv_backend(ctx, "qemu", &hb), -EOPNOTSUPP);
