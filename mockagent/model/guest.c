@@ -126,6 +126,8 @@ struct magent_guest {
     struct ma_volume *vols;             /* resized volumes */
     size_t n_vols;                      /* number of vols */
     char msg[MAGENT_MSG_MAX];           /* last refusal */
+    magent_notify_fn *notify;           /* told when a parked call may be answered, or NULL */
+    void *notify_data;                  /* passed to notify */
 };
 
 /* The allocator of what a call hands back: the caller frees it with its own context. */
@@ -351,6 +353,8 @@ static int guest_queue_oom(struct magent_guest *g, const char *container_id)
         return -ENOMEM;
     g->oom[g->n_oom++] = id;
     vc_trace(g->ctx, "guest", "oom", "%s", container_id);
+    if (g->notify)
+        g->notify(g->notify_data, g->cid);
     return 0;
 }
 
@@ -393,6 +397,8 @@ static void proc_exit(struct ma_proc *p, int32_t code)
     p->stdin_closed = true;
     vc_trace(ct->g->ctx, "guest", "exit", "%s/%s pid %d status %d", ct->id, p->exec_id, p->pid,
              code);
+    if (ct->g->notify)
+        ct->g->notify(ct->g->notify_data, ct->g->cid);
     if (!p->init)
         return;
     for (size_t i = 0; i < ct->n_procs; i++)
@@ -667,6 +673,12 @@ uint64_t magent_guest_generation(const struct magent_guest *g)
 void magent_guest_set_generation(struct magent_guest *g, uint64_t gen)
 {
     g->gen = gen;
+}
+
+void magent_guest_set_notify(struct magent_guest *g, magent_notify_fn *fn, void *data)
+{
+    g->notify = fn;
+    g->notify_data = data;
 }
 
 /* --- sandbox ------------------------------------------------------------------------------- */

@@ -21,6 +21,8 @@ struct magent_host {
     struct magent_guest **guests; /* booted guests */
     size_t n_guests;              /* number of guests */
     uint64_t boots;               /* guests booted so far (generation source) */
+    magent_notify_fn *notify;     /* told when a guest may answer anew, or NULL */
+    void *notify_data;            /* passed to notify */
 };
 
 int magent_host_new(struct vc_ctx *gctx, const struct magent_script *script,
@@ -88,6 +90,7 @@ int magent_host_boot(struct magent_host *host, const char *sandbox_id, uint32_t 
     if (r < 0)
         return vc_err(host->ctx, r, "out of memory");
     magent_guest_set_generation(g, ++host->boots);
+    magent_guest_set_notify(g, host->notify, host->notify_data);
     host->guests[host->n_guests++] = g;
     vc_trace(host->ctx, "guest", "boot", "cid %u sandbox %s vcpus %u memory %u", cid,
              sandbox_id ? sandbox_id : "", vcpus, memory_mb);
@@ -105,6 +108,8 @@ void magent_host_halt(struct magent_host *host, uint32_t cid)
             (host->n_guests - i - 1) * sizeof(*host->guests));
     host->n_guests--;
     vc_trace(host->ctx, "guest", "halt", "cid %u", cid);
+    if (host->notify)
+        host->notify(host->notify_data, cid);
 }
 
 void magent_host_pause(struct magent_host *host, uint32_t cid, bool paused)
@@ -115,6 +120,8 @@ void magent_host_pause(struct magent_host *host, uint32_t cid, bool paused)
         return;
     magent_guest_set_paused(g, paused);
     vc_trace(host->ctx, "guest", paused ? "pause" : "resume", "cid %u", cid);
+    if (host->notify)
+        host->notify(host->notify_data, cid);
 }
 
 void magent_host_resources(struct magent_host *host, uint32_t cid, uint32_t vcpus,
@@ -213,6 +220,14 @@ const struct magent_rule *magent_host_decide(struct magent_host *host, const cha
                                              const struct magent_field *f, size_t n)
 {
     return magent_script_decide(&host->script, host->seen, rpc, f, n);
+}
+
+void magent_host_set_notify(struct magent_host *host, magent_notify_fn *fn, void *data)
+{
+    host->notify = fn;
+    host->notify_data = data;
+    for (size_t i = 0; i < host->n_guests; i++)
+        magent_guest_set_notify(host->guests[i], fn, data);
 }
 
 const struct magent_facts *magent_host_facts(const struct magent_host *host)

@@ -158,6 +158,10 @@ const struct magent_program *magent_script_program(const struct magent_script *s
                                                    size_t n_args);
 /* '*' matches any run of characters. */
 bool magent_glob(const char *pattern, const char *text);
+/* A command line as the one request field "args" rules match on (ExecProcess): the arguments
+ * joined by single spaces, cut to fit len bytes with its NUL. Both front ends build it here. */
+#define MAGENT_ARGS_TEXT_MAX 128
+void magent_args_text(char *const *args, size_t n_args, char *buf, size_t len);
 
 /* --- host internals (host.c) for the front ends ----------------------------------------------- */
 
@@ -165,6 +169,15 @@ bool magent_glob(const char *pattern, const char *text);
  * CID and compares this, so a guest halted (and perhaps rebooted) meanwhile is noticed. */
 uint64_t magent_guest_generation(const struct magent_guest *g);
 void magent_guest_set_generation(struct magent_guest *g, uint64_t gen);
+/* Told that a guest may now answer a call it answered MAGENT_AGAIN before, with no call in
+ * between: one of its processes ended, an OOM event was queued, the VM was paused or resumed, or
+ * it halted. The wire front end retries its parked calls then. It runs from inside the model (a
+ * process timer, a host call): it must not call into the model; arming a timer is what it is
+ * for. */
+typedef void magent_notify_fn(void *data, uint32_t cid);
+/* One listener per host (NULL unsets); guests booted before and after hear it. */
+void magent_host_set_notify(struct magent_host *host, magent_notify_fn *fn, void *data);
+void magent_guest_set_notify(struct magent_guest *g, magent_notify_fn *fn, void *data);
 /* The script rule deciding a call (see magent_script_decide), or NULL. */
 const struct magent_rule *magent_host_decide(struct magent_host *host, const char *rpc,
                                              const struct magent_field *f, size_t n);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <vc/ctx.h>
@@ -321,6 +322,19 @@ const struct magent_rule *magent_script_decide(struct magent_script *s, uint64_t
         chosen = r;
     }
     return chosen;
+}
+
+void magent_args_text(char *const *args, size_t n_args, char *buf, size_t len)
+{
+    size_t off = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < n_args && off < len; i++) {
+        int n = snprintf(buf + off, len - off, "%s%s", i ? " " : "", args[i] ? args[i] : "");
+        if (n < 0)
+            break;
+        off += (size_t) n;
+    }
 }
 
 static bool program_matches(const struct magent_program *p, char *const *args, size_t n_args)

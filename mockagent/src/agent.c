@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -86,9 +87,16 @@ static void ma_field(struct ma_call *c, const char *name, const char *value)
 
 static void ma_field_u64(struct ma_call *c, const char *name, uint64_t v)
 {
+    char d[24], *p = d + sizeof(d);
+
     if (c->n >= MA_FIELD_MAX)
         return;
-    (void) snprintf(c->nums[c->n], MA_NUM_MAX, "%" PRIu64, v);
+    *--p = '\0';
+    do {
+        *--p = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
+    memcpy(c->nums[c->n], p, (size_t) (d + sizeof(d) - p));
     ma_field(c, name, c->nums[c->n]);
 }
 
@@ -106,17 +114,30 @@ static const char *ma_request_name(const char *rpc)
     return rpc;
 }
 
+/* Appends s to the text of *off bytes in buf of len bytes, cut where snprintf would cut it. */
+static void ma_cat(char *buf, size_t len, size_t *off, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n > len - 1 - *off)
+        n = len - 1 - *off;
+    memcpy(buf + *off, s, n);
+    *off += n;
+    buf[*off] = '\0';
+}
+
+/* "name=value name=value ..." of the call's fields. */
 static void ma_detail(const struct ma_call *c, char *buf, size_t len)
 {
     size_t off = 0;
 
     buf[0] = '\0';
-    for (size_t i = 0; i < c->n && off < len; i++) {
-        int n =
-            snprintf(buf + off, len - off, "%s%s=%s", i ? " " : "", c->f[i].name, c->f[i].value);
-        if (n < 0)
-            break;
-        off += (size_t) n;
+    for (size_t i = 0; i < c->n; i++) {
+        if (i)
+            ma_cat(buf, len, &off, " ");
+        ma_cat(buf, len, &off, c->f[i].name);
+        ma_cat(buf, len, &off, "=");
+        ma_cat(buf, len, &off, c->f[i].value);
     }
 }
 
@@ -530,23 +551,52 @@ static int ma_set_agent_url(struct vc_agent *agent, const char *url)
     return 0;
 }
 
+/* The saved state: {"url": "<agent url>"}. */
+struct ma_state {
+    char *url; /* the agent URL, or NULL */
+};
+
+static const struct vc_field ma_state_fields[] = {
+    {"url", VC_FIELD_STR, offsetof(struct ma_state, url), 0, NULL},
+};
+static const struct vc_schema ma_state_schema = {"mock agent state", sizeof(struct ma_state),
+                                                 ma_state_fields, 1};
+
+/* Restores the state ma_save wrote: read straight into the struct when plain, through json-c
+ * otherwise (where a url that is not a string is ignored). */
+static int ma_restore(struct vc_agent *agent, const char *state)
+{
+    struct ma_state st = {0};
+    json_object *j = NULL, *url;
+    int r;
+
+    r = vc_obj_read_json(agent->ctx, &ma_state_schema, state, strlen(state), &st);
+    if (r == 0 && st.url) {
+        vc_free(agent->ctx, ma_of(agent)->url);
+        ma_of(agent)->url = st.url;
+    }
+    if (r != VC_OBJ_JSON_OTHER)
+        return r;
+    r = vc_json_parse(agent->ctx, "mock agent state", state, strlen(state), &j);
+    if (r < 0)
+        return r;
+    if (json_object_object_get_ex(j, "url", &url) && json_object_is_type(url, json_type_string))
+        r = ma_set_agent_url(agent, json_object_get_string(url));
+    json_object_put(j);
+    return r;
+}
+
 static int ma_load(struct vc_ctx *ctx, void *data, const char *sandbox_id,
                    const struct vc_agent_config *cfg, const char *state, struct vc_agent **ret)
 {
     struct vc_agent *agent = NULL;
-    json_object *j = NULL, *url;
     int r;
 
     r = ma_new(ctx, data, cfg, &agent);
     if (r < 0)
         return r;
     if (state && *state) {
-        r = vc_json_parse(ctx, "mock agent state", state, strlen(state), &j);
-        if (r < 0)
-            goto fail;
-        if (json_object_object_get_ex(j, "url", &url) && json_object_is_type(url, json_type_string))
-            r = ma_set_agent_url(agent, json_object_get_string(url));
-        json_object_put(j);
+        r = ma_restore(agent, state);
         if (r < 0)
             goto fail;
     }
@@ -557,19 +607,16 @@ fail:
     return r;
 }
 
+/* The state as json-c's plain text of {"url": ...} (no url: {}). */
 static int ma_save(struct vc_agent *agent, char **ret_state)
 {
-    struct ma_agent *a = ma_of(agent);
-    json_object *j = json_object_new_object();
-    char *s = NULL;
+    struct ma_state st = {.url = ma_of(agent)->url};
+    size_t len = vc_obj_format_json(&ma_state_schema, &st, 0, NULL, 0);
+    char *s = vc_malloc(agent->ctx, len + 1);
 
-    if (j && a->url)
-        (void) json_object_object_add(j, "url", json_object_new_string(a->url));
-    if (j)
-        s = vc_strdup(agent->ctx, json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
-    json_object_put(j);
     if (!s)
         return vc_err(agent->ctx, -ENOMEM, "out of memory");
+    (void) vc_obj_format_json(&ma_state_schema, &st, 0, s, len + 1);
     *ret_state = s;
     return 0;
 }
@@ -779,32 +826,18 @@ static int ma_stop_container(struct vc_agent *agent, const char *container_id)
     return ma_rpc(ma_of(agent), &c, MA_DEFAULT_MS, do_remove_container, &q);
 }
 
-/* The command line as one field ("args"), for rules that match on it. */
-static void ma_args_text(const struct vc_process_config *cmd, char *buf, size_t len)
-{
-    size_t off = 0;
-
-    buf[0] = '\0';
-    for (size_t i = 0; cmd && i < cmd->n_args && off < len; i++) {
-        int n = snprintf(buf + off, len - off, "%s%s", i ? " " : "", cmd->args[i]);
-        if (n < 0)
-            break;
-        off += (size_t) n;
-    }
-}
-
 static int ma_exec(struct vc_agent *agent, const char *container_id, const char *exec_id,
                    const struct vc_process_config *cmd, struct vc_process *ret)
 {
     struct ma_call c = {.rpc = "ExecProcess"};
     struct vc_process proc = {0};
     struct ma_req q = {.cid = container_id, .eid = exec_id, .in = cmd, .out = &proc};
-    char args[128];
+    char args[MAGENT_ARGS_TEXT_MAX];
     int r;
 
     if (!ret)
         return vc_err(agent->ctx, -EINVAL, "agent: ExecProcess without a result");
-    ma_args_text(cmd, args, sizeof(args));
+    magent_args_text(cmd ? cmd->args : NULL, cmd ? cmd->n_args : 0, args, sizeof(args));
     ma_field(&c, "container_id", container_id);
     ma_field(&c, "exec_id", exec_id);
     ma_field(&c, "args", args);
