@@ -47,6 +47,7 @@ struct cli_opts {
     const char *trace;      /* --trace FILE */
     bool check_determinism; /* --check-determinism */
     bool list_points;       /* --list-points */
+    int agent;              /* --agent: enum vcsim_agent_mode */
     bool verbose;           /* -v */
     bool quiet;             /* -q */
 };
@@ -86,6 +87,9 @@ static const char cli_usage[] =
     "  --check-determinism   run each seed twice and fail when the traces differ\n"
     "  --tag T               only scenarios tagged T (repeatable: any of them)\n"
     "  --list-points         print the fault points each run hit\n"
+    "  --agent mock|wire     run scenarios that do not name world.agent with this agent\n"
+    "                        (default mock): mock is in-process, wire is the kata backend\n"
+    "                        over ttrpc to the mock agent's server on the simulated network\n"
     "  -v                    print the trace and log of failing runs\n"
     "  -q                    print only failures and the summary\n"
     "\n"
@@ -168,6 +172,10 @@ static int cli_valued(struct cli_opts *o, int argc, char **argv, int *i, FILE *e
         o->trace = val;
     else if (strcmp(opt, "--tag") == 0)
         o->tags[o->n_tags++] = argv[*i];
+    else if (strcmp(opt, "--agent") == 0 && strcmp(val, "mock") == 0)
+        o->agent = VCSIM_AGENT_MOCK;
+    else if (strcmp(opt, "--agent") == 0 && strcmp(val, "wire") == 0)
+        o->agent = VCSIM_AGENT_WIRE;
     else
         return cli_usage_error(err, "bad value for %s", opt);
     o->has_seeds |= strncmp(opt, "--seed", 6) == 0;
@@ -176,7 +184,8 @@ static int cli_valued(struct cli_opts *o, int argc, char **argv, int *i, FILE *e
 
 static int cli_parse(struct cli_opts *o, int argc, char **argv, FILE *err)
 {
-    static const char valued[] = "--seed --seeds --shard --jobs --junit --json --trace --tag";
+    static const char valued[] =
+        "--seed --seeds --shard --jobs --junit --json --trace --tag --agent";
     int r = 0;
 
     *o = (struct cli_opts){.jobs = 1,
@@ -360,14 +369,16 @@ static void cli_run_one(const struct cli_session *s, size_t i, struct vcsim_resu
     const struct vcsim_scenario *sc = s->scenarios[run->scenario];
     struct vcsim_run_opts o = {.capture_log = s->o.verbose,
                                .trace_jsonl = s->o.trace != NULL,
-                               .list_points = s->o.list_points};
+                               .list_points = s->o.list_points,
+                               .agent = s->o.agent};
+    struct vcsim_run_opts plain = {.agent = s->o.agent};
     struct vcsim_result again;
     char msg[256];
 
     (void) vcsim_run(sc, run->seed, &o, res);
     if (!s->o.check_determinism)
         return;
-    (void) vcsim_run(sc, run->seed, NULL, &again);
+    (void) vcsim_run(sc, run->seed, &plain, &again);
     if (again.trace_hash != res->trace_hash || again.trace_records != res->trace_records) {
         (void) snprintf(msg, sizeof(msg),
                         "nondeterministic: trace hash %016" PRIx64 " (%" PRIu64

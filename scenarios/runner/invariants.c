@@ -230,9 +230,9 @@ static void inv_leaks(struct inv_pass *p)
     else if (simhv_disk_lock_count(run->world))
         inv_fail(p, VCSIM_INV_NO_LEAKS, "%zu store locks held between steps",
                  simhv_disk_lock_count(run->world));
-    else if (simhv_world_watch_count(run->world))
-        inv_fail(p, VCSIM_INV_NO_LEAKS, "%zu I/O watches left between steps",
-                 simhv_world_watch_count(run->world));
+    else if (simhv_ctx_watch_count(run->rctx))
+        inv_fail(p, VCSIM_INV_NO_LEAKS, "the runtime left %zu I/O watches between steps",
+                 simhv_ctx_watch_count(run->rctx));
 }
 
 void vcsim_run_invariants(struct vcsim_run *run, const struct vcsim_step *st, int rc, char *msg,

@@ -33,6 +33,13 @@ static struct rep_summary rep_sum(const struct vcsim_result *v, size_t n)
     return s;
 }
 
+const char *vcsim_agent_flag(int agent)
+{
+    return agent == VCSIM_AGENT_WIRE   ? " --agent wire"
+           : agent == VCSIM_AGENT_MOCK ? " --agent mock"
+                                       : "";
+}
+
 static void rep_failure(FILE *f, const struct vcsim_result *r, bool verbose)
 {
     fprintf(f, "\nFAIL %s [seed=%" PRIu64 "]\n", r->name, r->seed);
@@ -42,7 +49,8 @@ static void rep_failure(FILE *f, const struct vcsim_result *r, bool verbose)
     else
         fprintf(f, "  after the last step (%s)\n", r->path);
     fprintf(f, "  %s\n", r->message ? r->message : "failed");
-    fprintf(f, "  repro: vcsim run %s --seed %" PRIu64 "\n", r->path, r->seed);
+    fprintf(f, "  repro: vcsim run %s --seed %" PRIu64 "%s\n", r->path, r->seed,
+            vcsim_agent_flag(r->agent));
     if (verbose && r->log) {
         fprintf(f, "  --- trace and log ---\n");
         for (const char *p = r->log; *p;) {
@@ -112,7 +120,7 @@ static void rep_junit_case(struct vcsim_buf *b, const struct vcsim_result *r)
     vcsim_buf_xml(b, r->fail_step_name ? r->fail_step_name : "");
     vcsim_buf_printf(b, " line %u\nrepro: vcsim run ", r->fail_line);
     vcsim_buf_xml(b, r->path);
-    vcsim_buf_printf(b, " --seed %" PRIu64 "\n", r->seed);
+    vcsim_buf_printf(b, " --seed %" PRIu64 "%s\n", r->seed, vcsim_agent_flag(r->agent));
     vcsim_buf_add(b, "</failure>\n    </testcase>\n", 27);
 }
 
@@ -197,6 +205,7 @@ json_object *vcsim_result_to_json(const struct vcsim_result *r, bool full)
     rep_add_str(o, "path", r->path);
     rep_add_str(o, "name", r->name);
     json_object_object_add(o, "seed", json_object_new_uint64(r->seed));
+    json_object_object_add(o, "agent", json_object_new_int(r->agent));
     json_object_object_add(o, "passed", json_object_new_boolean(r->passed));
     json_object_object_add(o, "fail_step", json_object_new_int(r->fail_step));
     rep_add_str(o, "fail_step_name", r->fail_step_name);
@@ -266,6 +275,7 @@ int vcsim_result_from_json(json_object *j, struct vcsim_result *ret)
     r.path = rep_get_str(j, "path");
     r.name = rep_get_str(j, "name");
     r.seed = rep_get_u64(j, "seed");
+    r.agent = (int) rep_get_u64(j, "agent");
     r.passed = json_object_object_get_ex(j, "passed", &v) && json_object_get_boolean(v);
     r.fail_step = json_object_object_get_ex(j, "fail_step", &v) ? json_object_get_int(v) : -1;
     r.fail_step_name = rep_get_str(j, "fail_step_name");

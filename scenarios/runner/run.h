@@ -36,6 +36,7 @@ struct vcsim_run {
     struct simhv_ctx *gctx;            /* the guest's context */
     struct simhv_ctx *rctx;            /* the runtime's context (replaced on a crash) */
     struct magent_host *host;          /* the mock agent's guests */
+    struct magent_sim_wire *wire;      /* their ttrpc server (wire mode), or NULL */
     size_t baseline_allocs;            /* runtime allocations right after it started */
     unsigned restarts;                 /* runtime restarts so far */
     bool crashed;                      /* the current step crashed the runtime */
@@ -44,6 +45,8 @@ struct vcsim_run {
     struct vcsim_buf trace;            /* JSONL trace records (--trace) */
 };
 
+/* Whether the run speaks the wire protocol (world.agent: wire, or forced by the options). */
+bool vcsim_run_wire(const struct vcsim_scenario *sc, const struct vcsim_run_opts *opts);
 /* The runtime's vc context. */
 struct vc_ctx *vcsim_run_vc(struct vcsim_run *run);
 /* Replaces the runtime with a fresh one over the same world. 0 or -ENOMEM. */

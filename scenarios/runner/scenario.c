@@ -134,14 +134,18 @@ static int sc_boot_latency(struct vcsim_diag *d, const struct vcsim_node *n,
     return r;
 }
 
-static int sc_world_kind(struct vcsim_diag *d, const struct vcsim_node *n, const char *want)
+/* want: the kinds the simulated world has, space separated. */
+static int sc_world_kind(struct vcsim_diag *d, const struct vcsim_node *n, const char *want,
+                         const char **ret)
 {
     const char *s;
     int r = vcsim_val_str(d, n, &s);
 
-    if (r >= 0 && strcmp(s, want) != 0)
-        return vcsim_diag_node(d, n, "unsupported kind '%s' (only '%s' in the simulated world)", s,
+    if (r >= 0 && !vcsim_word_in(want, s))
+        return vcsim_diag_node(d, n, "unsupported kind '%s' (the simulated world has: %s)", s,
                                want);
+    if (r >= 0 && ret)
+        *ret = s;
     return r;
 }
 
@@ -155,11 +159,17 @@ static int sc_world(struct vcsim_scenario *s, struct vcsim_diag *d, const struct
     for (size_t i = 0; r >= 0 && i + 1 < map->n; i += 2) {
         const char *k = map->items[i]->text;
         const struct vcsim_node *v = map->items[i + 1];
+        const char *kind = NULL;
+
         if (strcmp(k, "hypervisor") == 0)
-            r = sc_world_kind(d, v, "sim");
-        else if (strcmp(k, "agent") == 0)
-            r = sc_world_kind(d, v, "mock");
-        else if (strcmp(k, "boot_latency") == 0)
+            r = sc_world_kind(d, v, "sim", NULL);
+        else if (strcmp(k, "agent") == 0) {
+            r = sc_world_kind(d, v, "mock wire", &kind);
+            if (r >= 0) {
+                s->wire = strcmp(kind, "wire") == 0;
+                s->agent_given = true;
+            }
+        } else if (strcmp(k, "boot_latency") == 0)
             r = sc_boot_latency(d, v, o);
         else if (strcmp(k, "hv_op") == 0)
             r = vcsim_val_duration(d, v, false, &o->hv_op_ns);
@@ -429,8 +439,8 @@ static int sc_fault_action(struct vcsim_diag *d, const char *k, const struct vcs
         f->action = SIMHV_ACTION_ERRNO;
         return vcsim_val_errno(d, v, &f->err);
     }
-    if (strcmp(k, "delay") == 0 || strcmp(k, "hang") == 0) {
-        f->action = k[0] == 'd' ? SIMHV_ACTION_DELAY : SIMHV_ACTION_HANG;
+    if (strcmp(k, "delay") == 0 || strcmp(k, "hang") == 0 || strcmp(k, "drip") == 0) {
+        f->action = simhv_action_from_string(k);
         return vcsim_val_duration(d, v, false, &f->delay_ns);
     }
     if (strcmp(k, "vm_crash") == 0) {
@@ -449,14 +459,15 @@ static int sc_fault_action(struct vcsim_diag *d, const char *k, const struct vcs
 static int sc_fault(struct vcsim_diag *d, const struct vcsim_node *n, struct simhv_fault_rule *f,
                     char **name)
 {
-    static const char actions[] = "errno delay hang vm_crash runtime_crash host_crash torn_write";
+    static const char actions[] = "errno delay hang vm_crash runtime_crash host_crash torn_write "
+                                  "reset drop truncate corrupt duplicate drip";
     const struct vcsim_node *v;
     unsigned n_act = 0, n_trig = 0;
     const char *s;
     int r = vcsim_check_keys(d, n, "fault",
                              "point nth every probability after limit context name "
                              "errno delay hang vm_crash runtime_crash host_crash "
-                             "torn_write");
+                             "torn_write reset drop truncate corrupt duplicate drip");
 
     for (size_t i = 0; r >= 0 && i + 1 < n->n; i += 2) {
         n_act += vcsim_word_in(actions, n->items[i]->text);
@@ -511,6 +522,10 @@ static int sc_expect_rc(struct vcsim_diag *d, const struct vcsim_node *v, struct
     }
     if (v->kind == VCSIM_NODE_SCALAR && strcmp(v->text, "error") == 0) {
         e->rc = VCSIM_RC_ANY_ERROR;
+        return 0;
+    }
+    if (v->kind == VCSIM_NODE_SCALAR && strcmp(v->text, "any") == 0) {
+        e->rc = VCSIM_RC_ANY;
         return 0;
     }
     return vcsim_val_errno(d, v, &e->rc);

@@ -22,8 +22,9 @@ struct vcsim_run;
 struct vcsim_step;
 struct vcsim_outcome;
 
-#define VCSIM_RC_ANY_ERROR INT32_MIN /* expect.rc: error (any failure) */
-#define VCSIM_STATE_ABSENT (-2)      /* expect.state: absent (not stored) */
+#define VCSIM_RC_ANY_ERROR INT32_MIN       /* expect.rc: error (any failure) */
+#define VCSIM_RC_ANY       (INT32_MIN + 1) /* expect.rc: any (success or failure) */
+#define VCSIM_STATE_ABSENT (-2)            /* expect.state: absent (not stored) */
 
 /* Which object a step is about (for expect.state, invariants and the trace). */
 enum vcsim_target {
@@ -177,6 +178,8 @@ struct vcsim_scenario {
     size_t n_tags;                   /* number of tags */
     uint64_t seed;                   /* default seed */
     struct simhv_options world;      /* world options (seed set per run) */
+    bool wire;                       /* world.agent: wire (the kata backend over ttrpc) */
+    bool agent_given;                /* world.agent was written (--agent does not override it) */
     struct magent_script script;     /* guest script */
     struct simhv_fault_rule *faults; /* fault plan */
     char **fault_names;              /* name of each rule, or NULL */

@@ -18,6 +18,14 @@ struct vcsim_run_opts {
     bool capture_log; /* keep the trace and the runtime's warnings as text (for -v) */
     bool trace_jsonl; /* keep every trace record as a JSON line (--trace) */
     bool list_points; /* keep the fault points the run hit (--list-points) */
+    int agent;        /* enum vcsim_agent_mode: the scenario's world.agent, or forced */
+};
+
+/* How the runtime reaches the mock agent's guests. */
+enum vcsim_agent_mode {
+    VCSIM_AGENT_SCENARIO, /* as the scenario's world.agent says (default mock) */
+    VCSIM_AGENT_MOCK,     /* the in-process "mock" agent: no wire */
+    VCSIM_AGENT_WIRE,     /* the "kata" agent over ttrpc on the simulated network */
 };
 
 /* A fault point and how often the run hit it. */
@@ -26,11 +34,15 @@ struct vcsim_point {
     uint64_t hits; /* hits */
 };
 
+/* The option that forces mode agent on a repro command line ("" for VCSIM_AGENT_SCENARIO). */
+const char *vcsim_agent_flag(int agent);
+
 /* The outcome of one (scenario, seed) run. Strings are owned (vcsim_result_clear). */
 struct vcsim_result {
     char *path;                 /* scenario file */
     char *name;                 /* scenario name */
     uint64_t seed;              /* seed */
+    int agent;                  /* enum vcsim_agent_mode the run was forced to (repro) */
     bool passed;                /* every expectation and invariant held */
     int fail_step;              /* index of the failing step, -1 for none or the end checks */
     char *fail_step_name;       /* its action, or NULL */

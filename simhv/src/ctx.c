@@ -12,6 +12,8 @@
 #include <vc/err.h>
 #include <vc/store.h>
 
+#include <simhv/net.h>
+
 #include "world_priv.h"
 
 /* Every block carries its size in a header, so free can count bytes; the header keeps the
@@ -203,6 +205,9 @@ static int ctx_wire(struct simhv_ctx *c)
         return r;
     vc_ctx_set_trace(c->vc, ctx_trace, c);
     vc_ctx_set_loop(c->vc, &loop);
+    r = simhv_net_attach(c);
+    if (r < 0)
+        return r;
     r = simhv_disk_store_new(c, &c->store);
     if (r < 0)
         return r;
@@ -253,6 +258,7 @@ void simhv_ctx_free(struct simhv_ctx *c)
 {
     if (!c)
         return;
+    simhv_net_detach(c);
     simhv_world_drop_owner(c->w, c);
     simhv_disk_release(c->w, c);
     vc_store_free(c->store);
@@ -260,6 +266,11 @@ void simhv_ctx_free(struct simhv_ctx *c)
     ctx_detach(c->w, c);
     free(c->name);
     free(c);
+}
+
+size_t simhv_ctx_watch_count(const struct simhv_ctx *c)
+{
+    return simhv_world_owner_watch_count(c->w, c);
 }
 
 struct vc_ctx *simhv_ctx_vc(struct simhv_ctx *c)

@@ -160,7 +160,7 @@ static void test_bad_values(void **state)
               "t.yaml:2:49: unknown signal 'SIGNOPE'");
     parse_err("faults: [{point: x, errno: EIO, delay: 1s}]\nsteps: [{list_sandboxes: }]\n",
               "t.yaml:1:10: fault needs exactly one action (errno delay hang vm_crash "
-              "runtime_crash host_crash torn_write)");
+              "runtime_crash host_crash torn_write reset drop truncate corrupt duplicate drip)");
     parse_err("steps:\n  - stop_sandbox: {force: true}\n",
               "t.yaml:2:19: step 'stop_sandbox' needs 'id'");
     parse_err("steps: []\n", "t.yaml:1:8: steps must not be empty");

@@ -136,5 +136,8 @@ bool simhv_ctx_crashed(const struct simhv_ctx *c);
  * until the context goes. */
 size_t simhv_ctx_live_allocs(const struct simhv_ctx *c);
 size_t simhv_ctx_live_bytes(const struct simhv_ctx *c);
+/* I/O watches the context has registered on the world's loop (0 between API calls of a clean
+ * run: a runtime keeps nothing watched while idle). */
+size_t simhv_ctx_watch_count(const struct simhv_ctx *c);
 /* Turns fault injection off (and back on) for this context, for a harness's own checks. */
 void simhv_ctx_suspend_faults(struct simhv_ctx *c, bool suspend);
