@@ -29,7 +29,8 @@ const struct vc_net *vc_ctx_net(struct vc_ctx *ctx)
 static bool dial_retryable(int r)
 {
     return r == -ECONNREFUSED || r == -ENOENT || r == -EAGAIN || r == -ECONNRESET || r == -EPROTO ||
-           r == -ETIMEDOUT || r == -EPIPE;
+           r == -ETIMEDOUT || r == -EPIPE || r == -ECONNABORTED || r == -ENODEV ||
+           r == -EHOSTUNREACH;
 }
 
 int vc_dial(struct vc_ctx *ctx, const char *url, uint64_t timeout_ns, struct vc_stream **ret)
@@ -70,7 +71,8 @@ int vc_dial(struct vc_ctx *ctx, const char *url, uint64_t timeout_ns, struct vc_
             return r;
         backoff = backoff * 2 > DIAL_BACKOFF_MAX_NS ? DIAL_BACKOFF_MAX_NS : backoff * 2;
     }
-    return vc_err(ctx, -ETIMEDOUT, "timed out connecting to '%s' after %u attempts", url, attempts);
+    return vc_err(ctx, -ETIMEDOUT, "timed out connecting to '%s' after %u attempts: %s", url,
+                  attempts, last.msg[0] ? last.msg : vc_errno_name(last.code));
 }
 
 int vc_listen(struct vc_ctx *ctx, const char *url, struct vc_listener **ret)
