@@ -269,8 +269,8 @@ uint64_t simhv_world_point_hits(const struct simhv_world *w, size_t i)
 
 /* --- evaluation ----------------------------------------------------------------------------- */
 
-/* Glob match with '*' for any run of characters (backtracking to the last star). */
-static bool glob_match(const char *pat, const char *s)
+/* Backtracks to the last star. */
+bool simhv_glob(const char *pat, const char *s)
 {
     const char *star = NULL, *resume = NULL;
 
@@ -349,7 +349,7 @@ static bool rule_hit(struct simhv_world *w, struct simhv_ctx *c, const char *poi
 static uint64_t point_rules(struct simhv_world *w, struct simhv_point *p)
 {
     for (; p->n_rules_seen < w->n_rules; p->n_rules_seen++)
-        if (glob_match(w->rules[p->n_rules_seen].point, p->name))
+        if (simhv_glob(w->rules[p->n_rules_seen].point, p->name))
             p->rules |= UINT64_C(1) << p->n_rules_seen;
     return p->rules;
 }
@@ -372,7 +372,7 @@ bool simhv_world_fault_eval(struct simhv_world *w, struct simhv_ctx *c, const ch
         return false;
     }
     for (size_t i = 0; i < w->n_rules; i++)
-        if (rule_context_matches(&w->rules[i], c) && glob_match(w->rules[i].point, point) &&
+        if (rule_context_matches(&w->rules[i], c) && simhv_glob(w->rules[i].point, point) &&
             rule_hit(w, c, point, i, ret))
             return true;
     return false;

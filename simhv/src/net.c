@@ -221,30 +221,6 @@ int simhv_net_normalize(const char *url, char *buf, size_t size)
     return n < 0 || (size_t) n >= size ? -ENOBUFS : 0;
 }
 
-/* Glob match with '*' for any run of characters. */
-static bool net_glob(const char *pat, const char *s)
-{
-    const char *star = NULL, *resume = NULL;
-
-    while (*s) {
-        if (*pat == '*') {
-            star = pat++;
-            resume = s;
-        } else if (*pat == *s) {
-            pat++;
-            s++;
-        } else if (star) {
-            pat = star + 1;
-            s = ++resume;
-        } else {
-            return false;
-        }
-    }
-    while (*pat == '*')
-        pat++;
-    return *pat == '\0';
-}
-
 /* --- directions ----------------------------------------------------------------------------- */
 
 static void end_ready(const struct net_end *e, unsigned events)
@@ -1038,7 +1014,7 @@ size_t simhv_net_reset_address(struct simhv_world *w, const char *pattern)
     if (!strchr(pattern, '*') && simhv_net_normalize(pattern, key, sizeof(key)) == 0)
         pat = key;
     for (struct net_listener *l = net->listeners; l; l = l->next) {
-        if (l->dead || !net_glob(pat, l->addr))
+        if (l->dead || !simhv_glob(pat, l->addr))
             continue;
         l->dead = true;
         simhv_world_trace(w, "net", "teardown", "[%s] %s", net_ctx_name(l->owner), l->addr);
@@ -1047,7 +1023,7 @@ size_t simhv_net_reset_address(struct simhv_world *w, const char *pattern)
     }
     for (cn = net->conns; cn; cn = next) {
         next = cn->next;
-        if (cn->reset || !net_glob(pat, cn->addr))
+        if (cn->reset || !simhv_glob(pat, cn->addr))
             continue;
         count++;
         conn_reset(cn, "address torn down");

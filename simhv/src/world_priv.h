@@ -163,6 +163,8 @@ int simhv_world_schedule_owned(struct simhv_world *w, uint64_t at_ns, simhv_even
                                void *data, const void *owner, uint64_t *ret_id);
 /* Cancels every event and watcher owner registered. */
 void simhv_world_drop_owner(struct simhv_world *w, const void *owner);
+/* Glob match with '*' for any run of characters: fault-plan points, network addresses. */
+bool simhv_glob(const char *pat, const char *s);
 /* Watches registered by owner (a context). */
 size_t simhv_world_owner_watch_count(const struct simhv_world *w, const void *owner);
 /* Registers (events != 0) or removes the watcher of a virtual fd. 0 or -EBADF. */
