@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* mockagent: the mock agent as a daemon. It boots one guest and serves it over ttrpc on any URL
  * the real transports listen on, or on a virtio-serial port device inside a guest, optionally
- * following a guest script and recording every frame as JSON lines. Real-world only: this file
- * uses signals, the clock of the real context's poll loop and files directly. */
+ * following a guest script and recording every frame as JSON lines. As a test guest's /init (PID 1
+ * or --init) it brings the machine up first (init.c). Real-world only: this file uses signals,
+ * the clock of the real context's poll loop and files directly. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -31,6 +32,7 @@
 
 #include "agent.pb-c.h"
 #include "health.pb-c.h"
+#include "init.h"
 #include "script_file.h"
 #include "ttrpc.pb-c.h"
 
@@ -38,7 +40,7 @@
 #define DM_SANDBOX      "mockagent"               /* the guest's sandbox id */
 #define DM_STORE        "/tmp/mockagent-no-store" /* the context's store root: never written */
 #define DM_SERIAL       "serial://"
-#define DM_REOPEN_NS    (UINT64_C(100) * 1000000) /* serial port: retry after the host left */
+#define DM_REOPEN_NS    (UINT64_C(20) * 1000000) /* serial port: retry after the host left */
 #define DM_EXIT_OK      0
 #define DM_EXIT_RUNTIME 1
 #define DM_EXIT_USAGE   2
@@ -51,27 +53,30 @@ struct dm_opts {
     uint32_t memory_mb; /* --memory-mb */
     bool once;          /* --once */
     bool verbose;       /* -v */
+    bool init;          /* --init, or running as PID 1: a test guest's /init */
 };
 
 struct dm {
-    const struct dm_opts *o;   /* options */
-    struct vc_ctx *ctx;        /* the real context */
-    struct magent_host *host;  /* the guest */
-    struct magent_server *srv; /* the ttrpc server */
-    FILE *rec;                 /* --record file, or NULL */
-    int sigfd;                 /* signalfd for SIGTERM and SIGINT */
-    bool stop;                 /* a signal came */
-    struct vc_listener *l;     /* --once: the listener until its one connection */
-    bool served;               /* --once: a connection was taken */
-    const char *serial;        /* serial port device path, or NULL */
-    uint64_t reopen_at;        /* serial: when to open the port again */
+    const struct dm_opts *o;    /* options */
+    struct vc_ctx *ctx;         /* the real context */
+    struct magent_host *host;   /* the guest */
+    struct magent_server *srv;  /* the ttrpc server */
+    FILE *rec;                  /* --record file, or NULL */
+    int sigfd;                  /* signalfd for SIGTERM and SIGINT */
+    bool stop;                  /* a signal came */
+    struct vc_listener *l;      /* --once: the listener until its one connection */
+    bool served;                /* --once: a connection was taken */
+    const char *serial;         /* serial port device path, or NULL */
+    int serial_fd;              /* serial: the port, held open; each connection serves a dup */
+    uint64_t reopen_at;         /* serial: when to open the port again */
+    const struct dm_init *init; /* init mode: what bringing the machine up found, or NULL */
 };
 
 static void dm_usage(FILE *f)
 {
     fprintf(f,
             "usage: mockagent --listen URL [--script FILE] [--record FILE] [--vcpus N]\n"
-            "                 [--memory-mb N] [--once] [-v]\n"
+            "                 [--memory-mb N] [--once] [--init] [-v]\n"
             "Serves a mock kata agent (grpc.AgentService, grpc.Health) over ttrpc.\n"
             "  --listen URL     unix://PATH, unix://@NAME, vsock://CID:PORT, mock://PATH, or\n"
             "                   serial:///dev/vportNpM (a virtio-serial port inside a guest)\n"
@@ -80,6 +85,10 @@ static void dm_usage(FILE *f)
             "  --vcpus N        vCPUs of the guest (1)\n"
             "  --memory-mb N    memory of the guest in MiB (2048)\n"
             "  --once           exit after the first connection ends\n"
+            "  --init           a test guest's /init (implied as PID 1): mount, load the\n"
+            "                   modules in " DM_INIT_MODULES ", serve the port named\n"
+            "                   " DM_INIT_CHANNEL " (without --listen) and vsock port 1024,\n"
+            "                   online CPUs and memory for real; power off at the end\n"
             "  -v, --verbose    log every call to stderr\n"
             "Exit status: 0 clean (SIGTERM/SIGINT), 1 runtime error, 2 usage.\n");
 }
@@ -107,13 +116,14 @@ static int dm_parse(int argc, char **argv, struct dm_opts *o)
         {"vcpus", required_argument, NULL, 'c'},
         {"memory-mb", required_argument, NULL, 'm'},
         {"once", no_argument, NULL, '1'},
+        {"init", no_argument, NULL, 'i'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int ch;
 
-    *o = (struct dm_opts){.vcpus = 1, .memory_mb = 2048};
+    *o = (struct dm_opts){.vcpus = 1, .memory_mb = 2048, .init = getpid() == 1};
     opterr = 0;
     while ((ch = getopt_long(argc, argv, "hv", longs, NULL)) != -1) {
         if (ch == 'h')
@@ -128,6 +138,8 @@ static int dm_parse(int argc, char **argv, struct dm_opts *o)
             o->once = true;
         else if (ch == 'v')
             o->verbose = true;
+        else if (ch == 'i')
+            o->init = true;
         else if ((ch == 'c' && dm_u32(optarg, &o->vcpus) == 0) ||
                  (ch == 'm' && dm_u32(optarg, &o->memory_mb) == 0))
             continue;
@@ -136,6 +148,9 @@ static int dm_parse(int argc, char **argv, struct dm_opts *o)
             return -EINVAL;
         }
     }
+    /* The kernel hands init the command line words it does not know: ignore them. */
+    if (o->init)
+        return 0;
     if (optind < argc || !o->listen) {
         fprintf(stderr, "mockagent: %s\n",
                 optind < argc ? "unexpected argument" : "--listen is required");
@@ -295,14 +310,18 @@ static void dm_accept_once(void *data, int fd, unsigned revents)
         fprintf(stderr, "mockagent: cannot serve: %s\n", vc_ctx_errmsg(d->ctx));
 }
 
-/* Opens the serial port and serves it; when the host is not there, reads end at once and the
- * connection closes: it is opened again a little later. */
+/* Serves the serial port; when the host is not there, reads end at once and the connection
+ * closes: it is served again a little later. The port itself stays open: a virtio-serial port's
+ * last close drops the bytes it holds, which may be the next host connection's first request. */
 static void dm_serial_open(struct dm *d)
 {
     struct vc_stream *s = NULL;
-    int fd = open(d->serial, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    int fd;
 
     d->reopen_at = vc_now(d->ctx) + DM_REOPEN_NS;
+    if (d->serial_fd < 0)
+        d->serial_fd = open(d->serial, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    fd = d->serial_fd < 0 ? -1 : fcntl(d->serial_fd, F_DUPFD_CLOEXEC, 3);
     if (fd < 0) {
         if (d->o->verbose)
             fprintf(stderr, "mockagent: open %s: %s\n", d->serial, strerror(errno));
@@ -325,12 +344,28 @@ static const char *dm_serial_device(const char *url)
     return path;
 }
 
+/* Init mode on a host with vhost-vsock: kata-agent's vsock port as well. */
+static void dm_listen_vsock(struct dm *d)
+{
+    struct vc_listener *l = NULL;
+
+    if (vc_listen(d->ctx, DM_INIT_VSOCK_URL, &l) < 0 || magent_server_listen(d->srv, DM_CID, l) < 0)
+        fprintf(stderr, "mockagent: cannot serve %s: %s\n", DM_INIT_VSOCK_URL,
+                vc_ctx_errmsg(d->ctx));
+    else
+        fprintf(stderr, "mockagent: serving %s\n", DM_INIT_VSOCK_URL);
+}
+
 static int dm_listen(struct dm *d)
 {
     const struct vc_loop *loop = vc_ctx_loop(d->ctx);
     struct vc_listener *l = NULL;
     int r;
 
+    if (d->init && d->init->vsock)
+        dm_listen_vsock(d);
+    if (d->init && !d->o->listen[0])
+        return 0;
     d->serial = dm_serial_device(d->o->listen);
     if (d->serial) {
         dm_serial_open(d);
@@ -360,8 +395,12 @@ static int dm_setup(struct dm *d)
     }
     r = magent_host_new(d->ctx, sc ? &sc->script : NULL, &d->host);
     vcsim_scenario_free(sc);
+    if (r >= 0 && d->init)
+        magent_host_set_real(d->host, &dm_init_real_ops, NULL);
     if (r >= 0)
-        r = magent_host_boot(d->host, DM_SANDBOX, DM_CID, d->o->vcpus, d->o->memory_mb);
+        r = magent_host_boot(d->host, DM_SANDBOX, DM_CID,
+                             d->init && d->init->vcpus ? d->init->vcpus : d->o->vcpus,
+                             d->init && d->init->memory_mb ? d->init->memory_mb : d->o->memory_mb);
     if (r >= 0)
         r = magent_server_new(d->ctx, d->host, &d->srv);
     if (r >= 0 && d->o->record && !(d->rec = fopen(d->o->record, "we")))
@@ -372,6 +411,8 @@ static int dm_setup(struct dm *d)
         r = dm_listen(d);
     if (r < 0)
         fprintf(stderr, "mockagent: %s\n", vc_ctx_errmsg(d->ctx));
+    else if (d->init && d->o->listen[0])
+        fprintf(stderr, "mockagent: serving %s\n", d->o->listen);
     return r;
 }
 
@@ -437,24 +478,51 @@ static void dm_teardown(struct dm *d)
         (void) loop->ops->watch(loop->data, d->sigfd, 0, NULL, NULL);
         (void) close(d->sigfd);
     }
+    if (d->serial_fd >= 0)
+        (void) close(d->serial_fd);
     vc_ctx_free(d->ctx);
     if (d->rec)
         (void) fclose(d->rec);
 }
 
+/* Init mode: brings the machine up, finds the port to serve (unless --listen named one) and a
+ * guest script shipped in the image. 0, or -ENODEV (nothing to serve). */
+static int dm_init_start(struct dm_opts *o, struct dm_init *in)
+{
+    int r = dm_init_boot(!o->listen, in);
+
+    if (r < 0)
+        return r;
+    if (!o->listen)
+        o->listen = in->url;
+    if (!o->script && access(DM_INIT_SCRIPT, R_OK) == 0)
+        o->script = DM_INIT_SCRIPT;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct dm_opts o;
-    struct dm d = {.o = &o, .sigfd = -1};
+    struct dm_init in;
+    struct dm d = {.o = &o, .sigfd = -1, .serial_fd = -1};
     int r = dm_parse(argc, argv, &o);
 
     if (r != 0) {
         dm_usage(r > 0 ? stdout : stderr);
+        if (getpid() == 1)
+            dm_init_halt("bad arguments: powering off");
         return r > 0 ? DM_EXIT_OK : DM_EXIT_USAGE;
     }
+    if (o.init && dm_init_start(&o, &in) < 0) {
+        dm_init_halt("nothing to serve: powering off");
+        return DM_EXIT_RUNTIME;
+    }
+    d.init = o.init ? &in : NULL;
     r = vc_ctx_new_real(DM_STORE, &d.ctx);
     if (r < 0) {
         fprintf(stderr, "mockagent: cannot make a context: %s\n", strerror(-r));
+        if (o.init)
+            dm_init_halt("mockagent failed: powering off");
         return DM_EXIT_RUNTIME;
     }
     if (o.verbose) {
@@ -469,5 +537,7 @@ int main(int argc, char **argv)
     if (r >= 0)
         r = dm_run(&d);
     dm_teardown(&d);
+    if (o.init)
+        dm_init_halt(r < 0 ? "mockagent failed: powering off" : "mockagent stopped: powering off");
     return r < 0 ? DM_EXIT_RUNTIME : DM_EXIT_OK;
 }

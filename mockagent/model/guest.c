@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <vc/ctx.h>
+#include <vc/err.h>
 #include <vc/status.h>
 
 #include "cleanup.h"
@@ -128,6 +129,8 @@ struct magent_guest {
     char msg[MAGENT_MSG_MAX];           /* last refusal */
     magent_notify_fn *notify;           /* told when a parked call may be answered, or NULL */
     void *notify_data;                  /* passed to notify */
+    const struct magent_real_ops *real; /* the machine under the guest, or NULL (modelled) */
+    void *real_data;                    /* passed to real's members */
 };
 
 /* The allocator of what a call hands back: the caller frees it with its own context. */
@@ -681,6 +684,44 @@ void magent_guest_set_notify(struct magent_guest *g, magent_notify_fn *fn, void 
     g->notify_data = data;
 }
 
+void magent_guest_set_real(struct magent_guest *g, const struct magent_real_ops *ops, void *data)
+{
+    g->real = ops;
+    g->real_data = data;
+}
+
+/* With a real machine under the guest: its CPUs and memory become the model's. 1 and *st
+ * filled, 0 without one (or when it cannot say), *st zeroed. */
+static int guest_real_sync(struct magent_guest *g, struct magent_real_state *st)
+{
+    *st = (struct magent_real_state){0};
+    if (!g->real || !g->real->probe || g->real->probe(g->real_data, st) < 0) {
+        *st = (struct magent_real_state){0};
+        return 0;
+    }
+    g->vcpus = st->vcpus;
+    g->online_vcpus = st->online_vcpus;
+    g->memory_mb = st->memory_mb;
+    g->online_memory_mb = st->online_memory_mb;
+    return 1;
+}
+
+/* OnlineCPUMem on a real machine, worded as kata-agent words its failures. */
+static int guest_real_online(struct magent_guest *g, uint32_t nb_cpus, bool cpu_only)
+{
+    struct magent_real_state st;
+    int r = g->real->online_cpu_mem(g->real_data, nb_cpus, cpu_only);
+
+    (void) guest_real_sync(g, &st);
+    if (r == -ETIMEDOUT && nb_cpus)
+        return guest_refuse(g, VC_STATUS_INTERNAL,
+                            "online cpus: failed to online %" PRIu32 " CPU(s) after 100 retries",
+                            nb_cpus);
+    if (r < 0)
+        return guest_refuse(g, VC_STATUS_INTERNAL, "online cpus/memory: %s", vc_errno_name(r));
+    return guest_ok(g);
+}
+
 /* --- sandbox ------------------------------------------------------------------------------- */
 
 int magent_guest_create_sandbox(struct magent_guest *g, const char *hostname, char *const *dns,
@@ -1188,6 +1229,8 @@ size_t magent_guest_neighbor_count(const struct magent_guest *g)
 
 int magent_guest_online_cpu_mem(struct magent_guest *g, uint32_t nb_cpus, bool cpu_only)
 {
+    if (g->real && g->real->online_cpu_mem)
+        return guest_real_online(g, nb_cpus, cpu_only);
     if (nb_cpus) {
         uint32_t offline = g->vcpus - g->online_vcpus;
         uint32_t add = nb_cpus < offline ? nb_cpus : offline;
@@ -1230,6 +1273,13 @@ int magent_guest_set_date_time(struct magent_guest *g, int64_t sec, int64_t usec
 {
     if (usec < 0 || usec >= 1000000)
         return guest_refuse(g, VC_STATUS_INTERNAL, "EINVAL: Invalid argument");
+    if (g->real && g->real->set_date_time) {
+        int r = g->real->set_date_time(g->real_data, sec, usec);
+
+        if (r < 0)
+            return guest_refuse(g, VC_STATUS_INTERNAL, "%s: cannot set the clock",
+                                vc_errno_name(r));
+    }
     g->time_sec = sec;
     g->time_usec = usec;
     return guest_ok(g);
@@ -1352,7 +1402,12 @@ int magent_guest_get_details(struct magent_guest *g, struct vc_guest_details *re
         .support_mem_hotplug_probe = f->mem_hotplug_probe,
         .init_daemon = true,
     };
+    struct magent_real_state st;
 
+    if (guest_real_sync(g, &st) && st.mem_block_bytes) {
+        d.mem_block_size_bytes = st.mem_block_bytes;
+        d.support_mem_hotplug_probe = st.mem_hotplug_probe;
+    }
     d.agent_version =
         vc_strdup(guest_out(g), f->agent_version ? f->agent_version : DEFAULT_VERSION);
     if (!d.agent_version ||
@@ -1373,8 +1428,10 @@ int magent_guest_get_metrics(struct magent_guest *g, char **ret)
 {
     const char *m = g->script->facts.metrics;
     char *s = NULL;
+    struct magent_real_state st;
     int r;
 
+    (void) guest_real_sync(g, &st);
     if (m)
         r = (s = vc_strdup(guest_out(g), m)) ? 0 : -ENOMEM;
     else

@@ -14,15 +14,17 @@
 #define DEFAULT_RPC_NS UINT64_C(200000)
 
 struct magent_host {
-    struct vc_ctx *ctx;           /* guest context (borrowed) */
-    struct magent_script script;  /* the script, copied; rules carry use counts */
-    uint64_t *seen;               /* per rule: calls it matched */
-    struct magent_facts facts;    /* facts with defaults filled in (strings borrowed) */
-    struct magent_guest **guests; /* booted guests */
-    size_t n_guests;              /* number of guests */
-    uint64_t boots;               /* guests booted so far (generation source) */
-    magent_notify_fn *notify;     /* told when a guest may answer anew, or NULL */
-    void *notify_data;            /* passed to notify */
+    struct vc_ctx *ctx;                 /* guest context (borrowed) */
+    struct magent_script script;        /* the script, copied; rules carry use counts */
+    uint64_t *seen;                     /* per rule: calls it matched */
+    struct magent_facts facts;          /* facts with defaults filled in (strings borrowed) */
+    struct magent_guest **guests;       /* booted guests */
+    size_t n_guests;                    /* number of guests */
+    uint64_t boots;                     /* guests booted so far (generation source) */
+    magent_notify_fn *notify;           /* told when a guest may answer anew, or NULL */
+    void *notify_data;                  /* passed to notify */
+    const struct magent_real_ops *real; /* the machine under the guests, or NULL */
+    void *real_data;                    /* passed to real's members */
 };
 
 int magent_host_new(struct vc_ctx *gctx, const struct magent_script *script,
@@ -91,6 +93,7 @@ int magent_host_boot(struct magent_host *host, const char *sandbox_id, uint32_t 
         return vc_err(host->ctx, r, "out of memory");
     magent_guest_set_generation(g, ++host->boots);
     magent_guest_set_notify(g, host->notify, host->notify_data);
+    magent_guest_set_real(g, host->real, host->real_data);
     host->guests[host->n_guests++] = g;
     vc_trace(host->ctx, "guest", "boot", "cid %u sandbox %s vcpus %u memory %u", cid,
              sandbox_id ? sandbox_id : "", vcpus, memory_mb);
@@ -233,4 +236,12 @@ void magent_host_set_notify(struct magent_host *host, magent_notify_fn *fn, void
 const struct magent_facts *magent_host_facts(const struct magent_host *host)
 {
     return &host->facts;
+}
+
+void magent_host_set_real(struct magent_host *host, const struct magent_real_ops *ops, void *data)
+{
+    host->real = ops;
+    host->real_data = data;
+    for (size_t i = 0; i < host->n_guests; i++)
+        magent_guest_set_real(host->guests[i], ops, data);
 }

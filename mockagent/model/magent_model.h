@@ -178,6 +178,30 @@ typedef void magent_notify_fn(void *data, uint32_t cid);
 /* One listener per host (NULL unsets); guests booted before and after hear it. */
 void magent_host_set_notify(struct magent_host *host, magent_notify_fn *fn, void *data);
 void magent_guest_set_notify(struct magent_guest *g, magent_notify_fn *fn, void *data);
+/* A real machine under a guest: the daemon running as a VM's /init (mockagent/daemon/init.c)
+ * hands it the calls that touch the machine itself. OnlineCPUMem onlines CPUs and memory blocks,
+ * SetGuestDateTime sets the clock, GetGuestDetails reports the block size, and the model takes
+ * the machine's CPU and memory counts as its own; everything else stays modelled. */
+struct magent_real_state {
+    uint32_t vcpus;            /* CPUs present */
+    uint32_t online_vcpus;     /* CPUs online */
+    uint32_t memory_mb;        /* memory in blocks, MiB */
+    uint32_t online_memory_mb; /* memory in online blocks, MiB */
+    uint64_t mem_block_bytes;  /* memory block size */
+    bool mem_hotplug_probe;    /* the machine has a memory probe file */
+};
+/* Each returns 0 or a negative errno; a NULL member leaves that call to the model alone. */
+struct magent_real_ops {
+    int (*probe)(void *data, struct magent_real_state *ret); /* the machine now */
+    /* Onlines nb_cpus offline CPUs (0: none; -ETIMEDOUT when too few showed up) and, unless
+     * cpu_only, every offline memory block. */
+    int (*online_cpu_mem)(void *data, uint32_t nb_cpus, bool cpu_only);
+    int (*set_date_time)(void *data, int64_t sec, int64_t usec); /* sets the clock */
+};
+/* One per host (NULL unsets; ops borrowed, must outlive the host); guests booted before and
+ * after use it. */
+void magent_host_set_real(struct magent_host *host, const struct magent_real_ops *ops, void *data);
+void magent_guest_set_real(struct magent_guest *g, const struct magent_real_ops *ops, void *data);
 /* The script rule deciding a call (see magent_script_decide), or NULL. */
 const struct magent_rule *magent_host_decide(struct magent_host *host, const char *rpc,
                                              const struct magent_field *f, size_t n);
