@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Benchmark: full sandbox lifecycles in the simulated world with the in-process mock agent
  * (create a sandbox with one container and start it, exec, wait, stop, delete), through the
- * unchanged runtime API. Prints lifecycles per second of wall time on one core, virtual time per
- * lifecycle, the virtual:wall ratio and the peak resident set. Figures only: nothing asserted. */
+ * unchanged runtime API; with --wire the runtime's kata backend speaks ttrpc to the mock agent's
+ * server over the simulated network instead of calling the guest model in-process. Prints
+ * lifecycles per second of wall time on one core, virtual time per lifecycle, the virtual:wall
+ * ratio and the peak resident set. Figures only: nothing asserted. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +22,12 @@
 #include <simhv/world.h>
 
 struct bench {
-    struct simhv_world *world; /* the simulated world */
-    struct simhv_ctx *gctx;    /* the guest's context */
-    struct simhv_ctx *rctx;    /* the runtime's context */
-    struct magent_host *host;  /* the mock agent's guests */
+    struct simhv_world *world;    /* the simulated world */
+    struct simhv_ctx *gctx;       /* the guest's context */
+    struct simhv_ctx *rctx;       /* the runtime's context */
+    struct magent_host *host;     /* the mock agent's guests */
+    struct magent_sim_wire *wire; /* their ttrpc server (--wire), or NULL */
+    bool use_wire;                /* the kata backend over the simulated network */
 };
 
 static double wall_seconds(void)
@@ -53,7 +58,14 @@ static int bench_setup(struct bench *b, uint64_t seed)
         r = magent_host_new(simhv_ctx_vc(b->gctx), &script, &b->host);
     if (r < 0)
         return r;
-    simhv_world_set_guest(b->world, &magent_simhv_guest_ops, b->host);
+    if (b->use_wire) {
+        r = magent_sim_wire_new(simhv_ctx_vc(b->gctx), b->host, &b->wire);
+        if (r < 0)
+            return r;
+        simhv_world_set_guest(b->world, &magent_simhv_wire_guest_ops, b->wire);
+    } else {
+        simhv_world_set_guest(b->world, &magent_simhv_guest_ops, b->host);
+    }
     r = simhv_ctx_new(b->world, "runtime", &b->rctx);
     if (r >= 0)
         r = vc_ctx_register_agent(simhv_ctx_vc(b->rctx), &mockagent_ops, b->host);
@@ -63,13 +75,16 @@ static int bench_setup(struct bench *b, uint64_t seed)
 static void bench_teardown(struct bench *b)
 {
     simhv_ctx_free(b->rctx);
+    if (b->world)
+        simhv_world_set_guest(b->world, NULL, NULL);
+    magent_sim_wire_free(b->wire);
     magent_host_free(b->host);
     simhv_ctx_free(b->gctx);
     simhv_world_free(b->world);
 }
 
 /* One lifecycle; 0 or the first error. */
-static int lifecycle(struct vc_ctx *ctx)
+static int lifecycle(struct vc_ctx *ctx, bool wire)
 {
     static char *sleep_args[] = {"sleep", "infinity"};
     static char *true_args[] = {"true"};
@@ -86,7 +101,7 @@ static int lifecycle(struct vc_ctx *ctx)
                .memory_mb = 256,
                .max_memory_mb = 2048,
                .mem_slots = 8},
-        .agent = {.kind = "mock"},
+        .agent = {.kind = wire ? "kata" : "mock"},
         .containers = &ct,
         .n_containers = 1,
     };
@@ -112,15 +127,15 @@ static int lifecycle(struct vc_ctx *ctx)
 
 int main(int argc, char **argv)
 {
-    long n = argc > 1 ? strtol(argv[1], NULL, 10) : 20000;
-    struct bench b = {0};
+    struct bench b = {.use_wire = argc > 1 && strcmp(argv[1], "--wire") == 0};
+    long n = argc > 1 + b.use_wire ? strtol(argv[1 + b.use_wire], NULL, 10) : 20000;
     struct rusage ru;
     double t0, wall;
     uint64_t virt;
     int r;
 
     if (n <= 0) {
-        fprintf(stderr, "usage: %s [LIFECYCLES]\n", argv[0]);
+        fprintf(stderr, "usage: %s [--wire] [LIFECYCLES]\n", argv[0]);
         return 2;
     }
     r = bench_setup(&b, 1);
@@ -131,7 +146,7 @@ int main(int argc, char **argv)
     }
     t0 = wall_seconds();
     for (long i = 0; i < n && r >= 0; i++)
-        r = lifecycle(simhv_ctx_vc(b.rctx));
+        r = lifecycle(simhv_ctx_vc(b.rctx), b.use_wire);
     wall = wall_seconds() - t0;
     virt = simhv_world_now(b.world);
     if (r < 0) {
@@ -140,6 +155,9 @@ int main(int argc, char **argv)
         return 1;
     }
     (void) getrusage(RUSAGE_SELF, &ru);
+    printf("agent                %s\n", b.use_wire
+                                            ? "kata over ttrpc on the simulated network (wire)"
+                                            : "in-process mock (direct)");
     printf("lifecycles           %ld (run sandbox with 1 container, exec, wait, stop, delete)\n",
            n);
     printf("wall                 %.3f s\n", wall);
