@@ -9,6 +9,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include <vc/qemu.h>
 #include <vc/store.h>
 #include <vc/url.h>
 
@@ -238,6 +239,9 @@ int vc_ctx_new_real(const char *root, struct vc_ctx **ret)
     if (r < 0)
         goto fail;
     vc_ctx_set_store(ctx, real->store);
+    r = vc_ctx_register_hv(ctx, &vc_qemu_hv_ops, NULL);
+    if (r < 0)
+        goto fail;
     *ret = ctx;
     return 0;
 fail:

@@ -359,8 +359,7 @@ static void srv_on_request(struct srv_conn *sc, const struct vc_ttrpc_frame *f)
 
     /* A virtio-serial port is one byte stream to the guest however often the host reconnects
      * (the guest may not even see it go): a new host client starts over at stream 1. */
-    if (f->h.stream_id == 1 && sc->conn.s &&
-        strcmp(sc->conn.s->ops->name, "serial") == 0)
+    if (f->h.stream_id == 1 && sc->conn.s && strcmp(sc->conn.s->ops->name, "serial") == 0)
         sc->last_id = 0;
     if (f->h.stream_id <= sc->last_id) {
         srv_reject(sc, f->h.stream_id, VC_STATUS_INVALID_ARGUMENT,

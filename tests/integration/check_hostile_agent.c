@@ -29,7 +29,7 @@
 
 #include "frame.h"
 
-#define SHORT_MS 300u /* CreateContainer's deadline in these tests */
+#define SHORT_MS 300u  /* CreateContainer's deadline in these tests */
 #define DIAL_MS  3000u /* dial budget (generous: a loaded machine must not fail a dial) */
 
 /* What the child does with the first connection's request. */

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <vc/kata.h>
+#include <vc/qemu.h>
 #include <vc/vc.h>
 
 static struct vc_ctx *real_ctx(void)
@@ -50,9 +51,11 @@ static void test_kinds(void **state)
     assert_ptr_equal(ab.ops, &vc_kata_agent_ops);
     assert_int_equal(vc_ctx_agent_backend(ctx, "bogus", &ab), -EINVAL);
     assert_non_null(strstr(vc_ctx_errmsg(ctx), "unknown agent kind 'bogus'"));
-    assert_int_equal(vc_ctx_hv_backend(ctx, "qemu", &hb), -EOPNOTSUPP);
+    assert_int_equal(vc_ctx_hv_backend(ctx, "qemu", &hb), 0); /* the real world's */
+    assert_ptr_equal(hb.ops, &vc_qemu_hv_ops);
     assert_int_equal(vc_ctx_hv_backend(ctx, "sim", &hb), -EOPNOTSUPP);
-    assert_int_equal(vc_ctx_hv_backend(ctx, "", &hb), -EOPNOTSUPP); /* default: qemu */
+    assert_int_equal(vc_ctx_hv_backend(ctx, "", &hb), 0); /* default: qemu */
+    assert_ptr_equal(hb.ops, &vc_qemu_hv_ops);
     assert_int_equal(vc_ctx_hv_backend(ctx, "xen", &hb), -EINVAL);
     /* an explicit factory is asked first; -ENOENT falls back to the registrations */
     vc_ctx_set_agent_factory(ctx, pick_noop, (void *) 42);
