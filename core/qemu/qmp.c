@@ -1490,6 +1490,56 @@ void vc_qmp_memdevs_free(struct vc_ctx *ctx, struct vc_qmp_memdev *v, size_t n)
     vc_free(ctx, v);
 }
 
+/* Adapters that let one loop fill any of the query arrays below. */
+typedef int qmp_parse_any_fn(struct vc_ctx *ctx, struct json_object *e, void *elem);
+typedef void qmp_free_any_fn(struct vc_ctx *ctx, void *v, size_t n);
+
+static int qmp_hotcpu_parse_any(struct vc_ctx *ctx, struct json_object *e, void *elem);
+static int qmp_cpu_parse_any(struct vc_ctx *ctx, struct json_object *e, void *elem);
+static int qmp_memdev_parse_any(struct vc_ctx *ctx, struct json_object *e, void *elem);
+
+static void qmp_hotcpu_free_any(struct vc_ctx *ctx, void *v, size_t n)
+{
+    vc_qmp_hotcpus_free(ctx, v, n);
+}
+
+static void qmp_cpu_free_any(struct vc_ctx *ctx, void *v, size_t n)
+{
+    vc_qmp_cpus_free(ctx, v, n);
+}
+
+static void qmp_memdev_free_any(struct vc_ctx *ctx, void *v, size_t n)
+{
+    vc_qmp_memdevs_free(ctx, v, n);
+}
+
+/* Runs a query whose return is a list and parses each entry into an array of elem_size
+ * elements. 0 with *ret (owned, freed with free_fn) and *ret_n, or -errno. */
+static int qmp_query_array(struct vc_qmp *q, const char *name, size_t elem_size,
+                           qmp_parse_any_fn *parse, qmp_free_any_fn *free_fn, void **ret,
+                           size_t *ret_n)
+{
+    char *v = NULL;
+    struct json_object *j;
+    size_t n, i;
+    int r = qmp_query_list(q, name, &j, &n);
+
+    if (r < 0)
+        return r;
+    if (n && !(v = vc_calloc(q->ctx, n, elem_size)))
+        r = -ENOMEM;
+    for (i = 0; r >= 0 && i < n; i++)
+        r = parse(q->ctx, json_object_array_get_idx(j, i), v + i * elem_size);
+    json_object_put(j);
+    if (r < 0) {
+        free_fn(q->ctx, v, n);
+        return r == -EPROTO ? qmp_malformed(q, name, "bad entry") : r;
+    }
+    *ret = v;
+    *ret_n = n;
+    return 0;
+}
+
 static int qmp_hotcpu_parse(struct vc_ctx *ctx, struct json_object *e, struct vc_qmp_hotcpu *c)
 {
     struct json_object *props = NULL;
@@ -1510,27 +1560,13 @@ static int qmp_hotcpu_parse(struct vc_ctx *ctx, struct json_object *e, struct vc
 
 int vc_qmp_query_hotpluggable_cpus(struct vc_qmp *q, struct vc_qmp_hotcpu **ret, size_t *ret_n)
 {
-    const char *name = "query-hotpluggable-cpus";
-    struct vc_qmp_hotcpu *v = NULL;
-    struct json_object *j;
-    size_t n, i;
-    int r;
+    void *v;
+    int r = qmp_query_array(q, "query-hotpluggable-cpus", sizeof(struct vc_qmp_hotcpu),
+                            qmp_hotcpu_parse_any, qmp_hotcpu_free_any, &v, ret_n);
 
-    r = qmp_query_list(q, name, &j, &n);
-    if (r < 0)
-        return r;
-    if (n && !(v = vc_new0(q->ctx, struct vc_qmp_hotcpu, n)))
-        r = -ENOMEM;
-    for (i = 0; r >= 0 && i < n; i++)
-        r = qmp_hotcpu_parse(q->ctx, json_object_array_get_idx(j, i), &v[i]);
-    json_object_put(j);
-    if (r < 0) {
-        vc_qmp_hotcpus_free(q->ctx, v, n);
-        return r == -EPROTO ? qmp_malformed(q, name, "bad entry") : r;
-    }
-    *ret = v;
-    *ret_n = n;
-    return 0;
+    if (r >= 0)
+        *ret = v;
+    return r;
 }
 
 static int qmp_cpu_parse(struct vc_ctx *ctx, struct json_object *e, struct vc_qmp_cpu *c)
@@ -1555,27 +1591,13 @@ static int qmp_cpu_parse(struct vc_ctx *ctx, struct json_object *e, struct vc_qm
 
 int vc_qmp_query_cpus_fast(struct vc_qmp *q, struct vc_qmp_cpu **ret, size_t *ret_n)
 {
-    const char *name = "query-cpus-fast";
-    struct vc_qmp_cpu *v = NULL;
-    struct json_object *j;
-    size_t n, i;
-    int r;
+    void *v;
+    int r = qmp_query_array(q, "query-cpus-fast", sizeof(struct vc_qmp_cpu), qmp_cpu_parse_any,
+                            qmp_cpu_free_any, &v, ret_n);
 
-    r = qmp_query_list(q, name, &j, &n);
-    if (r < 0)
-        return r;
-    if (n && !(v = vc_new0(q->ctx, struct vc_qmp_cpu, n)))
-        r = -ENOMEM;
-    for (i = 0; r >= 0 && i < n; i++)
-        r = qmp_cpu_parse(q->ctx, json_object_array_get_idx(j, i), &v[i]);
-    json_object_put(j);
-    if (r < 0) {
-        vc_qmp_cpus_free(q->ctx, v, n);
-        return r == -EPROTO ? qmp_malformed(q, name, "bad entry") : r;
-    }
-    *ret = v;
-    *ret_n = n;
-    return 0;
+    if (r >= 0)
+        *ret = v;
+    return r;
 }
 
 /* An unsigned member: 0 (ret untouched when absent) or -EPROTO. */
@@ -1628,29 +1650,30 @@ static int qmp_memdev_parse(struct vc_ctx *ctx, struct json_object *e, struct vc
     return r;
 }
 
+static int qmp_hotcpu_parse_any(struct vc_ctx *ctx, struct json_object *e, void *elem)
+{
+    return qmp_hotcpu_parse(ctx, e, elem);
+}
+
+static int qmp_cpu_parse_any(struct vc_ctx *ctx, struct json_object *e, void *elem)
+{
+    return qmp_cpu_parse(ctx, e, elem);
+}
+
+static int qmp_memdev_parse_any(struct vc_ctx *ctx, struct json_object *e, void *elem)
+{
+    return qmp_memdev_parse(ctx, e, elem);
+}
+
 int vc_qmp_query_memory_devices(struct vc_qmp *q, struct vc_qmp_memdev **ret, size_t *ret_n)
 {
-    const char *name = "query-memory-devices";
-    struct vc_qmp_memdev *v = NULL;
-    struct json_object *j;
-    size_t n, i;
-    int r;
+    void *v;
+    int r = qmp_query_array(q, "query-memory-devices", sizeof(struct vc_qmp_memdev),
+                            qmp_memdev_parse_any, qmp_memdev_free_any, &v, ret_n);
 
-    r = qmp_query_list(q, name, &j, &n);
-    if (r < 0)
-        return r;
-    if (n && !(v = vc_new0(q->ctx, struct vc_qmp_memdev, n)))
-        r = -ENOMEM;
-    for (i = 0; r >= 0 && i < n; i++)
-        r = qmp_memdev_parse(q->ctx, json_object_array_get_idx(j, i), &v[i]);
-    json_object_put(j);
-    if (r < 0) {
-        vc_qmp_memdevs_free(q->ctx, v, n);
-        return r == -EPROTO ? qmp_malformed(q, name, "bad entry") : r;
-    }
-    *ret = v;
-    *ret_n = n;
-    return 0;
+    if (r >= 0)
+        *ret = v;
+    return r;
 }
 
 /* Orders slots by (socket, die, cluster, core, thread): < 0 when a comes first. */

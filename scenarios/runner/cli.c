@@ -83,7 +83,8 @@ static const char cli_usage[] =
     "  --jobs N              run in N worker processes (results keep their order)\n"
     "  --junit FILE          write JUnit XML\n"
     "  --json FILE           write the results as JSON\n"
-    "  --trace FILE          write every trace record as JSON lines\n"
+    "  --trace FILE          write the trace for Perfetto (Chrome trace-event JSON; steps as\n"
+    "                        slices, a lane per category); FILE.jsonl: one JSON line a record\n"
     "  --check-determinism   run each seed twice and fail when the traces differ\n"
     "  --tag T               only scenarios tagged T (repeatable: any of them)\n"
     "  --list-points         print the fault points each run hit\n"
@@ -583,6 +584,14 @@ static int cli_run_parallel(struct cli_session *s)
 
 /* --- reports ----------------------------------------------------------------------------- */
 
+/* --trace FILE.jsonl keeps the record-per-line format; any other name gets Chrome's. */
+static bool cli_trace_jsonl(const char *path)
+{
+    size_t n = strlen(path);
+
+    return n >= 6 && strcmp(path + n - 6, ".jsonl") == 0;
+}
+
 static void cli_list_points(const struct cli_session *s)
 {
     for (size_t i = 0; i < s->n_runs; i++) {
@@ -604,7 +613,9 @@ static int cli_reports(struct cli_session *s, double wall)
         r = q, fprintf(s->err, "vcsim: %s: %s\n", s->o.junit, strerror(-q));
     if (s->o.json && (q = vcsim_report_json(s->o.json, s->results, s->n_runs, wall)) < 0)
         r = q, fprintf(s->err, "vcsim: %s: %s\n", s->o.json, strerror(-q));
-    if (s->o.trace && (q = vcsim_report_trace(s->o.trace, s->results, s->n_runs)) < 0)
+    if (s->o.trace && (q = cli_trace_jsonl(s->o.trace)
+                               ? vcsim_report_trace(s->o.trace, s->results, s->n_runs)
+                               : vcsim_report_chrome(s->o.trace, s->results, s->n_runs)) < 0)
         r = q, fprintf(s->err, "vcsim: %s: %s\n", s->o.trace, strerror(-q));
     return r;
 }

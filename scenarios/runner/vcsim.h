@@ -75,6 +75,9 @@ void vcsim_report_text(FILE *f, const struct vcsim_result *v, size_t n, double w
 int vcsim_report_junit(const char *path, const struct vcsim_result *v, size_t n, double wall_s);
 int vcsim_report_json(const char *path, const struct vcsim_result *v, size_t n, double wall_s);
 int vcsim_report_trace(const char *path, const struct vcsim_result *v, size_t n);
+/* The same records in Chrome's trace-event JSON format (Perfetto, chrome://tracing): one
+ * process per run, one thread per category, steps as slices. 0 or -errno. */
+int vcsim_report_chrome(const char *path, const struct vcsim_result *v, size_t n);
 
 /* A result as a JSON object and back (reports, and worker processes' pipes). */
 struct json_object *vcsim_result_to_json(const struct vcsim_result *r, bool full);

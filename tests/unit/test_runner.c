@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <json-c/json.h>
 
 #include "scenario.h"
 #include "vcsim.h"
@@ -279,6 +280,70 @@ static void test_cli(void **state)
     free(broken);
 }
 
+/* Counts the events of phase ph in a Chrome trace file (-1 if it does not parse as one). */
+static int chrome_count(const char *path, const char *ph)
+{
+    json_object *root = json_object_from_file(path), *ev;
+    int n = 0;
+
+    if (!root || !json_object_object_get_ex(root, "traceEvents", &ev)) {
+        json_object_put(root);
+        return -1;
+    }
+    for (size_t i = 0; i < json_object_array_length(ev); i++) {
+        json_object *e = json_object_array_get_idx(ev, i), *v;
+        n += json_object_object_get_ex(e, "ph", &v) && strcmp(json_object_get_string(v), ph) == 0;
+    }
+    json_object_put(root);
+    return n;
+}
+
+/* --trace FILE writes Chrome's trace-event format (steps as slices); FILE.jsonl JSON lines,
+ * over the wire too (--agent wire adds ttrpc and net records). */
+static void test_trace_formats(void **state)
+{
+    char dir[] = "/tmp/vcsim-test-XXXXXX", *out, *err, *good, *chrome, *jsonl;
+    char run[] = "run", prog[] = "vcsim", trace_opt[] = "--trace", agent_opt[] = "--agent";
+    char wire[] = "wire";
+    FILE *f;
+    char line[4096];
+    size_t lines = 0, ttrpc = 0;
+
+    assert_non_null(mkdtemp(dir));
+    good = write_tmp(dir, "good.yaml", lifecycle);
+    assert_true(asprintf(&chrome, "%s/t.json", dir) > 0);
+    assert_true(asprintf(&jsonl, "%s/t.jsonl", dir) > 0);
+    assert_int_equal(cli(&out, &err, 5, (char *[]){prog, run, good, trace_opt, chrome}), 0);
+    free(out);
+    free(err);
+    assert_true(chrome_count(chrome, "X") >= 3); /* the lifecycle's steps */
+    assert_true(chrome_count(chrome, "i") > 10);
+    assert_true(chrome_count(chrome, "M") >= 3); /* process and thread names */
+    assert_int_equal(
+        cli(&out, &err, 7, (char *[]){prog, run, good, trace_opt, jsonl, agent_opt, wire}), 0);
+    free(out);
+    free(err);
+    f = fopen(jsonl, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f)) {
+        json_object *o = json_tokener_parse(line);
+        assert_non_null(o);
+        lines++;
+        ttrpc += strstr(line, "\"cat\":\"ttrpc\"") != NULL;
+        json_object_put(o);
+    }
+    (void) fclose(f);
+    assert_true(lines > 10);
+    assert_true(ttrpc > 0);
+    (void) unlink(chrome);
+    (void) unlink(jsonl);
+    (void) unlink(good);
+    (void) rmdir(dir);
+    free(chrome);
+    free(jsonl);
+    free(good);
+}
+
 /* --jobs gives the same results in the same order as a sequential run. */
 static void test_jobs_order(void **state)
 {
@@ -318,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_invariant_catches_lost_vm),
         cmocka_unit_test(test_cli),
         cmocka_unit_test(test_jobs_order),
+        cmocka_unit_test(test_trace_formats),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
