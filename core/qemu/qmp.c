@@ -1520,8 +1520,8 @@ static int qmp_query_array(struct vc_qmp *q, const char *name, size_t elem_size,
                            size_t *ret_n)
 {
     char *v = NULL;
-    struct json_object *j;
-    size_t n, i;
+    struct json_object *j = NULL;
+    size_t n = 0, i;
     int r = qmp_query_list(q, name, &j, &n);
 
     if (r < 0)
