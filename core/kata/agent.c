@@ -431,7 +431,7 @@ static int kata_stop_sandbox(struct vc_agent *agent)
 
 /* --- containers and processes ----------------------------------------------------------------- */
 
-/* What kata's buildProcessFromExecID returns: the exec id and the start time (no pid: the
+/* What kata's buildProcessFromExecID returns: the exec id and the start moment (no pid: the
  * agent does not report it). */
 static int kata_process_out(struct vc_agent *agent, const char *exec_id, struct vc_process *ret)
 {

@@ -2,7 +2,7 @@
 /* mockagent: the mock agent as a daemon. It boots one guest and serves it over ttrpc on any URL
  * the real transports listen on, or on a virtio-serial port device inside a guest, optionally
  * following a guest script and recording every frame as JSON lines. As a test guest's /init (PID 1
- * or --init) it brings the machine up first (init.c). Real-world only: this file uses signals,
+ * or --init) it brings the machine up first (init_real.c). Real-world only: this file uses signals,
  * the clock of the real context's poll loop and files directly. */
 #include <errno.h>
 #include <fcntl.h>

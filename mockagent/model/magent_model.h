@@ -178,7 +178,7 @@ typedef void magent_notify_fn(void *data, uint32_t cid);
 /* One listener per host (NULL unsets); guests booted before and after hear it. */
 void magent_host_set_notify(struct magent_host *host, magent_notify_fn *fn, void *data);
 void magent_guest_set_notify(struct magent_guest *g, magent_notify_fn *fn, void *data);
-/* A real machine under a guest: the daemon running as a VM's /init (mockagent/daemon/init.c)
+/* A real machine under a guest: the daemon running as a VM's /init (mockagent/daemon/init_real.c)
  * hands it the calls that touch the machine itself. OnlineCPUMem onlines CPUs and memory blocks,
  * SetGuestDateTime sets the clock, GetGuestDetails reports the block size, and the model takes
  * the machine's CPU and memory counts as its own; everything else stays modelled. */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The mockagent daemon as a test guest's /init: mounts the filesystems, loads the virtio modules
  * the initramfs ships, finds the agent's virtio-serial port, and stands for the real machine
- * under the guest model (sysfs CPU and memory onlining, the clock). Real-world only: this file
- * makes syscalls (mount, finit_module, reboot, clock_settime), sleeps and reads sysfs directly. */
+ * under the guest model (sysfs CPU and memory onlining, the clock). A real-world service: this
+ * file makes syscalls (mount, finit_module, reboot, clock_settime), sleeps and reads sysfs
+ * directly, and runs only inside a real guest. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
