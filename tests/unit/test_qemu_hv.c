@@ -360,6 +360,11 @@ static void test_spawn_detached(void **state)
     snprintf(marker, sizeof(marker), "%s/marker", f->root);
     pid = fake_vm(f, marker);
     assert_true(pid > 0);
+    /* The kernel sets an exec'd process's command line a moment after the close-on-exec pipe
+     * that vc_qemu_spawn waits on closes: give it that moment (5 s at most). */
+    for (uint64_t end = vc_now(f->ctx) + 5 * SEC;
+         !vc_qemu_pid_alive(f->ctx, pid, marker) && vc_now(f->ctx) < end;)
+        (void) vc_ctx_sleep_until(f->ctx, vc_now(f->ctx) + SEC / 100);
     assert_true(vc_qemu_pid_alive(f->ctx, pid, marker));
     assert_false(vc_qemu_pid_alive(f->ctx, pid, "/other"));
     /* Not this process's child: it outlives whoever started it. */
