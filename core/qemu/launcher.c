@@ -366,6 +366,27 @@ static int launch_collect(struct vc_ctx *ctx, int fd, const char *binary, pid_t 
     return 0;
 }
 
+/* The close-on-exec pipe closes a moment before the kernel gives the new program its command
+ * line, and until then /proc/<pid>/cmdline reads empty: wait that moment out (1 s at most), so
+ * that vc_qemu_pid_alive recognises QEMU from the first instant it is asked. */
+static void launch_wait_cmdline(struct vc_ctx *ctx, pid_t pid)
+{
+    uint64_t end = vc_now(ctx) + UINT64_C(1000000000);
+    char path[64], c;
+
+    (void) snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
+    while (vc_now(ctx) < end && kill(pid, 0) == 0) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read(fd, &c, 1) : -1;
+
+        if (fd >= 0)
+            (void) close(fd);
+        if (n != 0)
+            return;
+        (void) vc_ctx_sleep_until(ctx, vc_now(ctx) + UINT64_C(1000000));
+    }
+}
+
 int vc_qemu_spawn(struct vc_ctx *ctx, char *const *argv, const int *pass_fds, size_t n_fds,
                   const char *log_path, pid_t *ret_pid)
 {
@@ -401,6 +422,8 @@ int vc_qemu_spawn(struct vc_ctx *ctx, char *const *argv, const int *pass_fds, si
     (void) close(pipefd[0]);
     while (waitpid(child, &status, 0) < 0 && errno == EINTR)
         ;
+    if (r >= 0)
+        launch_wait_cmdline(ctx, *ret_pid);
     return r;
 }
 
