@@ -25,6 +25,7 @@
 #include <vc/vc.h>
 #include <vc/stream.h>
 
+#include "etloop.h"
 #include "qmp.h"
 
 #define MS(n) ((uint64_t) (n) *1000000u)
@@ -32,136 +33,6 @@
 static const char greeting[] =
     "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, \"major\": 7}, "
     "\"package\": \"Debian 1:7.2+dfsg-7+deb12u18+b3\"}, \"capabilities\": [\"oob\"]}}\n";
-
-/* --- an edge-triggered loop ------------------------------------------------------------------
- * Readiness is reported once per change, as in the simulated world: code that does not read until
- * -EAGAIN, or that waits for output readiness it never asked for, hangs under it. */
-struct et_watch {
-    int fd;       /* watched fd */
-    vc_io_fn *fn; /* callback */
-    void *data;   /* its data */
-};
-
-struct et_timer {
-    uint64_t id;       /* handle */
-    uint64_t deadline; /* when */
-    vc_timer_fn *fn;   /* callback */
-    void *data;        /* its data */
-};
-
-struct etloop {
-    struct vc_ctx *ctx;     /* for the clock */
-    int ep;                 /* epoll fd */
-    struct et_watch w[16];  /* watches */
-    size_t n_w;             /* their number */
-    struct et_timer t[256]; /* timers */
-    size_t n_t;             /* their number */
-    uint64_t next_id;       /* last timer id */
-};
-
-static int et_watch(void *data, int fd, unsigned events, vc_io_fn *fn, void *fn_data)
-{
-    struct etloop *l = data;
-    struct epoll_event ev = {.events = EPOLLET | ((events & VC_IO_IN) ? EPOLLIN : 0) |
-                                       ((events & VC_IO_OUT) ? EPOLLOUT : 0),
-                             .data.fd = fd};
-    size_t i;
-
-    for (i = 0; i < l->n_w && l->w[i].fd != fd; i++)
-        ;
-    if (!events) {
-        if (i < l->n_w) {
-            assert_int_equal(epoll_ctl(l->ep, EPOLL_CTL_DEL, fd, NULL), 0);
-            l->w[i] = l->w[--l->n_w];
-        }
-        return 0;
-    }
-    if (i == l->n_w) {
-        assert_true(l->n_w < 16);
-        l->n_w++;
-        assert_int_equal(epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev), 0);
-    } else {
-        assert_int_equal(epoll_ctl(l->ep, EPOLL_CTL_MOD, fd, &ev), 0);
-    }
-    l->w[i] = (struct et_watch){fd, fn, fn_data};
-    return 0;
-}
-
-static int et_timer_add(void *data, uint64_t deadline, vc_timer_fn *fn, void *fn_data,
-                        uint64_t *ret_id)
-{
-    struct etloop *l = data;
-
-    assert_true(l->n_t < 256);
-    l->t[l->n_t++] = (struct et_timer){++l->next_id, deadline, fn, fn_data};
-    if (ret_id)
-        *ret_id = l->next_id;
-    return 0;
-}
-
-static void et_timer_cancel(void *data, uint64_t id)
-{
-    struct etloop *l = data;
-
-    for (size_t i = 0; i < l->n_t; i++)
-        if (l->t[i].id == id) {
-            memmove(&l->t[i], &l->t[i + 1], (l->n_t - i - 1) * sizeof(l->t[0]));
-            l->n_t--;
-            return;
-        }
-}
-
-static bool et_fire(struct etloop *l)
-{
-    uint64_t now = vc_now(l->ctx);
-    size_t best = SIZE_MAX;
-    struct et_timer t;
-
-    for (size_t i = 0; i < l->n_t; i++)
-        if (l->t[i].deadline <= now && (best == SIZE_MAX || l->t[i].deadline < l->t[best].deadline))
-            best = i;
-    if (best == SIZE_MAX)
-        return false;
-    t = l->t[best];
-    et_timer_cancel(l, t.id);
-    t.fn(t.data);
-    return true;
-}
-
-static int et_run_once(void *data, uint64_t deadline)
-{
-    struct etloop *l = data;
-    struct epoll_event evs[16];
-    uint64_t now = vc_now(l->ctx), wake = deadline;
-    int n, ran = 0;
-
-    if (et_fire(l))
-        return 0;
-    for (size_t i = 0; i < l->n_t; i++)
-        wake = l->t[i].deadline < wake ? l->t[i].deadline : wake;
-    n = epoll_wait(l->ep, evs, 16, wake <= now ? 0 : (int) ((wake - now + 999999) / 1000000));
-    for (int i = 0; i < n; i++) {
-        for (size_t j = 0; j < l->n_w; j++) {
-            if (l->w[j].fd != evs[i].data.fd)
-                continue;
-            l->w[j].fn(l->w[j].data, l->w[j].fd,
-                       ((evs[i].events & EPOLLIN) ? VC_IO_IN : 0) |
-                           ((evs[i].events & EPOLLOUT) ? VC_IO_OUT : 0) |
-                           ((evs[i].events & (EPOLLERR | EPOLLHUP)) ? VC_IO_ERR : 0));
-            ran++;
-            break;
-        }
-    }
-    ran += et_fire(l);
-    return ran || vc_now(l->ctx) < deadline ? 0 : -ETIMEDOUT;
-}
-
-static const struct vc_loop_ops et_ops = {
-    .watch = et_watch,
-    .timer_add = et_timer_add,
-    .timer_cancel = et_timer_cancel,
-    .run_once = et_run_once,
-};
 
 /* --- the fake monitor ------------------------------------------------------------------------ */
 
@@ -414,10 +285,10 @@ struct mode {
 };
 
 struct t {
-    struct vc_ctx *ctx; /* real context */
-    struct etloop *et;  /* the edge-triggered loop, or NULL */
-    struct mon *m;      /* the fake monitor */
-    struct vc_qmp *q;   /* the client */
+    struct vc_ctx *ctx;       /* real context */
+    struct vctest_etloop *et; /* the edge-triggered loop, or NULL */
+    struct mon *m;            /* the fake monitor */
+    struct vc_qmp *q;         /* the client */
 };
 
 static struct vc_ctx *real_ctx(void)
@@ -440,12 +311,7 @@ static void t_init(void **state, struct t *t, bool greet)
 
     *t = (struct t){.ctx = real_ctx()};
     if (mode && mode->edge) {
-        t->et = calloc(1, sizeof(*t->et));
-        assert_non_null(t->et);
-        t->et->ctx = t->ctx;
-        t->et->ep = epoll_create1(EPOLL_CLOEXEC);
-        assert_true(t->et->ep >= 0);
-        vc_ctx_set_loop(t->ctx, &(struct vc_loop){&et_ops, t->et});
+        t->et = vctest_etloop_install(t->ctx);
     }
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
     t->m = calloc(1, sizeof(*t->m));
@@ -475,12 +341,8 @@ static void t_done(struct t *t)
 {
     vc_qmp_free(t->q);
     mon_free(t->m);
-    if (t->et) {
-        vc_ctx_set_loop(t->ctx, NULL);
-        close(t->et->ep);
-        free(t->et);
-    }
     vc_ctx_free(t->ctx);
+    vctest_etloop_free(t->et);
 }
 
 /* Runs the loop until the monitor holds n commands. */

@@ -24,6 +24,7 @@
 #include <vc/ttrpc.h>
 
 #include "health.pb-c.h"
+#include "etloop.h"
 #include "ttrpc.pb-c.h"
 
 #define MS(n) ((uint64_t) (n) *1000000u)
@@ -41,142 +42,10 @@ static struct vc_ctx *real_ctx(void)
     return ctx;
 }
 
-/* An edge-triggered loop (epoll, EPOLLET) standing in for the simulated world's, whose
- * readiness is delivered once: code that does not drain its stream, or that waits for output
- * readiness it never asked for, hangs under it. Timers as the real loop's. */
-struct et_watch {
-    int fd;       /* watched fd */
-    vc_io_fn *fn; /* callback */
-    void *data;   /* its data */
-};
-
-struct et_timer {
-    uint64_t id;       /* handle */
-    uint64_t deadline; /* when */
-    vc_timer_fn *fn;   /* callback */
-    void *data;        /* its data */
-};
-
-struct etloop {
-    struct vc_ctx *ctx; /* for the clock */
-    int ep;             /* the epoll fd */
-    struct et_watch *w; /* watches */
-    size_t n_w;         /* number of watches */
-    struct et_timer *t; /* timers */
-    size_t n_t;         /* number of timers */
-    uint64_t next_id;   /* last timer id */
-};
-
-static int et_watch(void *data, int fd, unsigned events, vc_io_fn *fn, void *fn_data)
-{
-    struct etloop *l = data;
-    struct epoll_event ev = {.events = EPOLLET | ((events & VC_IO_IN) ? EPOLLIN : 0) |
-                                       ((events & VC_IO_OUT) ? EPOLLOUT : 0),
-                             .data.fd = fd};
-    size_t i;
-
-    for (i = 0; i < l->n_w && l->w[i].fd != fd; i++)
-        ;
-    if (!events) {
-        if (i < l->n_w) {
-            assert_int_equal(epoll_ctl(l->ep, EPOLL_CTL_DEL, fd, NULL), 0);
-            l->w[i] = l->w[--l->n_w];
-        }
-        return 0;
-    }
-    if (i == l->n_w) {
-        l->w = realloc(l->w, (l->n_w + 1) * sizeof(*l->w));
-        assert_non_null(l->w);
-        l->n_w++;
-        assert_int_equal(epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev), 0);
-    } else {
-        assert_int_equal(epoll_ctl(l->ep, EPOLL_CTL_MOD, fd, &ev), 0);
-    }
-    l->w[i] = (struct et_watch){fd, fn, fn_data};
-    return 0;
-}
-
-static int et_timer_add(void *data, uint64_t deadline, vc_timer_fn *fn, void *fn_data,
-                        uint64_t *ret_id)
-{
-    struct etloop *l = data;
-
-    l->t = realloc(l->t, (l->n_t + 1) * sizeof(*l->t));
-    assert_non_null(l->t);
-    l->t[l->n_t++] = (struct et_timer){++l->next_id, deadline, fn, fn_data};
-    if (ret_id)
-        *ret_id = l->next_id;
-    return 0;
-}
-
-static void et_timer_cancel(void *data, uint64_t id)
-{
-    struct etloop *l = data;
-
-    for (size_t i = 0; i < l->n_t; i++)
-        if (l->t[i].id == id) {
-            memmove(&l->t[i], &l->t[i + 1], (l->n_t - i - 1) * sizeof(*l->t));
-            l->n_t--;
-            return;
-        }
-}
-
-static bool et_fire(struct etloop *l)
-{
-    uint64_t now = vc_now(l->ctx);
-    size_t best = SIZE_MAX;
-    struct et_timer t;
-
-    for (size_t i = 0; i < l->n_t; i++)
-        if (l->t[i].deadline <= now && (best == SIZE_MAX || l->t[i].deadline < l->t[best].deadline))
-            best = i;
-    if (best == SIZE_MAX)
-        return false;
-    t = l->t[best];
-    et_timer_cancel(l, t.id);
-    t.fn(t.data);
-    return true;
-}
-
-static int et_run_once(void *data, uint64_t deadline)
-{
-    struct etloop *l = data;
-    struct epoll_event evs[16];
-    uint64_t now = vc_now(l->ctx), wake = deadline;
-    int n, ran = 0;
-
-    if (et_fire(l))
-        return 0;
-    for (size_t i = 0; i < l->n_t; i++)
-        wake = l->t[i].deadline < wake ? l->t[i].deadline : wake;
-    n = epoll_wait(l->ep, evs, 16, wake <= now ? 0 : (int) ((wake - now + 999999) / 1000000));
-    for (int i = 0; i < n; i++) {
-        for (size_t j = 0; j < l->n_w; j++) {
-            if (l->w[j].fd != evs[i].data.fd)
-                continue;
-            l->w[j].fn(l->w[j].data, l->w[j].fd,
-                       ((evs[i].events & EPOLLIN) ? VC_IO_IN : 0) |
-                           ((evs[i].events & EPOLLOUT) ? VC_IO_OUT : 0) |
-                           ((evs[i].events & (EPOLLERR | EPOLLHUP)) ? VC_IO_ERR : 0));
-            ran++;
-            break;
-        }
-    }
-    ran += et_fire(l);
-    return ran || vc_now(l->ctx) < deadline ? 0 : -ETIMEDOUT;
-}
-
-static const struct vc_loop_ops et_ops = {
-    .watch = et_watch,
-    .timer_add = et_timer_add,
-    .timer_cancel = et_timer_cancel,
-    .run_once = et_run_once,
-};
-
 /* How a test runs: on the real poll loop, or on the edge-triggered one. */
 struct mode {
-    bool edge;         /* use the edge-triggered loop */
-    struct etloop *et; /* the loop made for the running test */
+    bool edge;                /* use the edge-triggered loop */
+    struct vctest_etloop *et; /* the loop made for the running test */
 };
 
 static struct vc_ctx *test_ctx(void **state)
@@ -186,12 +55,7 @@ static struct vc_ctx *test_ctx(void **state)
 
     if (!m || !m->edge)
         return ctx;
-    m->et = calloc(1, sizeof(*m->et));
-    assert_non_null(m->et);
-    m->et->ctx = ctx;
-    m->et->ep = epoll_create1(EPOLL_CLOEXEC);
-    assert_true(m->et->ep >= 0);
-    vc_ctx_set_loop(ctx, &(struct vc_loop){&et_ops, m->et});
+    m->et = vctest_etloop_install(ctx);
     return ctx;
 }
 
@@ -202,11 +66,8 @@ static void test_ctx_free(void **state, struct vc_ctx *ctx)
     vc_ctx_free(ctx);
     if (!m || !m->et)
         return;
-    assert_int_equal(m->et->n_w, 0); /* every watch was removed */
-    close(m->et->ep);
-    free(m->et->w);
-    free(m->et->t);
-    free(m->et);
+    assert_int_equal(vctest_etloop_watches(m->et), 0); /* every watch was removed */
+    vctest_etloop_free(m->et);
     m->et = NULL;
 }
 
