@@ -19,6 +19,8 @@
 
 #include <check.h>
 
+#include "tool.h"
+
 #include <vc/agent.h>
 #include <vc/ctx.h>
 #include <vc/err.h>
@@ -125,10 +127,8 @@ static void read_line(int fd, char *buf, size_t size)
 
 static void find_daemon(char *buf, size_t size)
 {
-    const char *env = getenv("MOCKAGENT_BIN");
-
-    snprintf(buf, size, "%s", env && *env ? env : VC_MOCKAGENT);
-    ck_assert_msg(buf[0] && access(buf, X_OK) == 0, "no mockagent binary at '%s'", buf);
+    ck_assert(vctest_find_bin("MOCKAGENT_BIN", VC_MOCKAGENT, "mockagent/mockagent", buf, size));
+    ck_assert_msg(access(buf, X_OK) == 0, "no mockagent binary at '%s'", buf);
 }
 
 /* Waits for a listener on g->sock (the daemon starts whenever it gets there). */

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include <check.h>
+
+#include "tool.h"
 #include <json-c/json.h>
 
 #include <vc/agent.h>
@@ -68,27 +70,6 @@ struct kfix {
     struct vc_agent *agent; /* the kata agent under test */
 };
 
-static void find_bin(char *buf, size_t size)
-{
-    const char *env = getenv("MOCKAGENT_BIN");
-    char self[PATH_MAX];
-    ssize_t n;
-
-    if (env && *env) {
-        snprintf(buf, size, "%s", env);
-        return;
-    }
-    if (VC_MOCKAGENT[0]) {
-        snprintf(buf, size, "%s", VC_MOCKAGENT);
-        return;
-    }
-    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    ck_assert_int_gt(n, 0);
-    self[n] = '\0';
-    *strrchr(self, '/') = '\0';
-    snprintf(buf, size, "%s/../mockagent/mockagent", self);
-}
-
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -127,7 +108,8 @@ static void kfix_init(struct kfix *f)
     snprintf(f->rec, sizeof(f->rec), "%s/rec.jsonl", f->dir);
     snprintf(f->script, sizeof(f->script), "%s/script.yaml", f->dir);
     write_file(f->script, script_yaml);
-    find_bin(f->bin, sizeof(f->bin));
+    ck_assert(vctest_find_bin("MOCKAGENT_BIN", VC_MOCKAGENT, "mockagent/mockagent", f->bin,
+                              sizeof(f->bin)));
     ck_assert_msg(access(f->bin, X_OK) == 0, "no mockagent binary at %s", f->bin);
     spawn_daemon(f, true);
     ck_assert_int_eq(vc_ctx_new_real(f->dir, &f->ctx), 0);

@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include <check.h>
+
+#include "tool.h"
 #include <json-c/json.h>
 
 #include <vc/ctx.h>
@@ -61,27 +63,6 @@ static const char script_yaml[] = "guest:\n"
                                   "      error: NOT_FOUND\n"
                                   "      message: scripted\n";
 
-static void find_bin(char *buf, size_t size)
-{
-    const char *env = getenv("MOCKAGENT_BIN");
-    char self[PATH_MAX];
-    ssize_t n;
-
-    if (env && *env) {
-        snprintf(buf, size, "%s", env);
-        return;
-    }
-    if (VC_MOCKAGENT[0]) {
-        snprintf(buf, size, "%s", VC_MOCKAGENT);
-        return;
-    }
-    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    ck_assert_int_gt(n, 0);
-    self[n] = '\0';
-    *strrchr(self, '/') = '\0';
-    snprintf(buf, size, "%s/../mockagent/mockagent", self);
-}
-
 static void dfix_init(struct dfix *f)
 {
     FILE *s;
@@ -97,7 +78,8 @@ static void dfix_init(struct dfix *f)
     ck_assert_ptr_nonnull(s);
     ck_assert_int_eq(fputs(script_yaml, s) >= 0, 1);
     ck_assert_int_eq(fclose(s), 0);
-    find_bin(f->bin, sizeof(f->bin));
+    ck_assert(vctest_find_bin("MOCKAGENT_BIN", VC_MOCKAGENT, "mockagent/mockagent", f->bin,
+                              sizeof(f->bin)));
     ck_assert_msg(access(f->bin, X_OK) == 0, "no mockagent binary at %s", f->bin);
     ck_assert_int_eq(vc_ctx_new_real(f->dir, &f->ctx), 0);
 }

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include <check.h>
+
+#include "tool.h"
 #include <json-c/json.h>
 
 #ifndef VC_VCCTL
@@ -68,28 +70,6 @@ struct run {
     char err[OUT_MAX]; /* stderr */
 };
 
-static void find_bin(const char *env, const char *built, const char *rel, char *buf, size_t size)
-{
-    const char *e = getenv(env);
-    char self[PATH_MAX];
-    ssize_t n;
-
-    if (e && *e) {
-        snprintf(buf, size, "%s", e);
-        return;
-    }
-    if (built[0]) {
-        snprintf(buf, size, "%s", built);
-        return;
-    }
-    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    ck_assert_int_gt(n, 0);
-    self[n] = '\0';
-    *strrchr(self, '/') = '\0';
-    n = snprintf(buf, size, "%s/../%s", self, rel);
-    ck_assert(n > 0 && (size_t) n < size);
-}
-
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -108,8 +88,9 @@ static void fix_init(struct fix *f)
     snprintf(f->config, sizeof(f->config), "%s/config.json", f->dir);
     snprintf(f->url, sizeof(f->url), "unix://%s/a.sock", f->dir);
     write_file(f->config, "{}\n");
-    find_bin("VCCTL_BIN", VC_VCCTL, "core/cli/vcctl", f->vcctl, sizeof(f->vcctl));
-    find_bin("MOCKAGENT_BIN", VC_MOCKAGENT, "mockagent/mockagent", f->magent, sizeof(f->magent));
+    ck_assert(vctest_find_bin("VCCTL_BIN", VC_VCCTL, "core/cli/vcctl", f->vcctl, sizeof(f->vcctl)));
+    ck_assert(vctest_find_bin("MOCKAGENT_BIN", VC_MOCKAGENT, "mockagent/mockagent", f->magent,
+                              sizeof(f->magent)));
     ck_assert_msg(access(f->vcctl, X_OK) == 0, "no vcctl binary at %s", f->vcctl);
 }
 
