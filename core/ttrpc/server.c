@@ -357,9 +357,9 @@ static void srv_on_request(struct srv_conn *sc, const struct vc_ttrpc_frame *f)
     Ttrpc__Request *req;
     char msg[NAME_ECHO_MAX + 16];
 
-    /* A virtio-serial port is one byte stream to the guest however often the host reconnects
-     * (the guest may not even see it go): a new host client starts over at stream 1. */
-    if (f->h.stream_id == 1 && sc->conn.s && strcmp(sc->conn.s->ops->name, "serial") == 0)
+    /* A peer that may be replaced unseen (a virtio-serial port's host side): a new client
+     * starts over at stream 1. */
+    if (f->h.stream_id == 1 && sc->conn.s && (sc->conn.s->flags & VC_STREAM_PEER_REPLACEABLE))
         sc->last_id = 0;
     if (f->h.stream_id <= sc->last_id) {
         srv_reject(sc, f->h.stream_id, VC_STATUS_INVALID_ARGUMENT,

@@ -327,8 +327,9 @@ static void dm_serial_open(struct dm *d)
             fprintf(stderr, "mockagent: open %s: %s\n", d->serial, strerror(errno));
         return;
     }
-    if (vc_fd_stream_new(d->ctx, fd, "serial", &s) < 0 ||
-        magent_server_serve(d->srv, DM_CID, s) < 0)
+    if (vc_fd_stream_new(d->ctx, fd, "serial", &s) >= 0)
+        s->flags |= VC_STREAM_PEER_REPLACEABLE; /* the host may reconnect unseen */
+    if (!s || magent_server_serve(d->srv, DM_CID, s) < 0)
         fprintf(stderr, "mockagent: cannot serve %s: %s\n", d->serial, vc_ctx_errmsg(d->ctx));
 }
 

@@ -728,6 +728,39 @@ static void raw_expect_echo(struct vc_ctx *ctx, int fd, uint32_t id, const char 
     free(f.data);
 }
 
+/* A peer that may be replaced unseen (VC_STREAM_PEER_REPLACEABLE, a virtio-serial port in a
+ * guest): a request on stream 1 starts a new client; on any other stream it is a reused id. */
+static void test_server_replaceable_peer(void **state)
+{
+    struct vc_ctx *ctx = test_ctx(state);
+    struct srvt t = {0};
+    struct vc_ttrpc_server *srv = server_new(ctx, &t);
+    struct vc_stream *plain, *serial;
+    int fd_plain, fd_serial;
+
+    plain = stream_raw(ctx, &fd_plain);
+    serial = stream_raw(ctx, &fd_serial);
+    serial->flags |= VC_STREAM_PEER_REPLACEABLE;
+    assert_int_equal(vc_ttrpc_server_serve(srv, plain), 0);
+    assert_int_equal(vc_ttrpc_server_serve(srv, serial), 0);
+    for (unsigned round = 0; round < 2; round++) {
+        raw_request(ctx, fd_serial, 1, "test.Strings", "Echo", "one");
+        raw_expect_echo(ctx, fd_serial, 1, "one");
+        raw_request(ctx, fd_serial, 3, "test.Strings", "Echo", "three");
+        raw_expect_echo(ctx, fd_serial, 3, "three");
+    }
+    raw_request(ctx, fd_serial, 3, "test.Strings", "Echo", "x");
+    raw_expect_status(ctx, fd_serial, 3, VC_STATUS_INVALID_ARGUMENT, "StreamID cannot be re-used");
+    raw_request(ctx, fd_plain, 1, "test.Strings", "Echo", "one");
+    raw_expect_echo(ctx, fd_plain, 1, "one");
+    raw_request(ctx, fd_plain, 1, "test.Strings", "Echo", "again");
+    raw_expect_status(ctx, fd_plain, 1, VC_STATUS_INVALID_ARGUMENT, "StreamID cannot be re-used");
+    close(fd_plain);
+    close(fd_serial);
+    vc_ttrpc_server_free(srv);
+    test_ctx_free(state, ctx);
+}
+
 static void test_server_rules(void **state)
 {
     struct vc_ctx *ctx = test_ctx(state);
@@ -1434,6 +1467,7 @@ int main(void)
         BOTH(test_out_of_order),
         BOTH(test_deadline),
         BOTH(test_server_rules),
+        BOTH(test_server_replaceable_peer),
         BOTH(test_server_limits),
         BOTH(test_server_listener),
         BOTH(test_server_free_in_handler),

@@ -29,11 +29,20 @@ struct vc_stream_ops {
     void (*close)(struct vc_stream *s);
 };
 
+/* Stream properties (struct vc_stream.flags). */
+enum {
+    /* The peer may be replaced without this end seeing a close: a virtio-serial port inside a
+     * guest is one byte stream however often the host reconnects. A protocol keeping per-peer
+     * state (ttrpc's stream ids) must let a new peer start over. */
+    VC_STREAM_PEER_REPLACEABLE = 1u << 0,
+};
+
 /* The base every stream embeds as its first member. */
 struct vc_stream {
     const struct vc_stream_ops *ops; /* the transport */
     struct vc_ctx *ctx;              /* the context it was made with (borrowed) */
     int fd;                          /* what the loop watches (a virtual fd in simulation) */
+    unsigned flags;                  /* VC_STREAM_* properties, set by whoever made it */
 };
 
 #define VC_LISTENER_OPS_V1 1u
