@@ -160,32 +160,34 @@ static void client_break_later(struct vc_ttrpc_client *c)
         c->fail_armed = true;
 }
 
+/* A response for call. The envelope is decoded before the receive fault point: a fault that
+ * delays or hangs runs the loop, which may end the call (its deadline) or reuse the buffer f
+ * points into, so after it the call is looked up again and f is not touched. */
 static void client_on_response(struct vc_ttrpc_client *c, struct ttrpc_ccall *call,
                                const struct vc_ttrpc_frame *f)
 {
     struct ttrpc_pballoc pa;
     Ttrpc__Response *env;
     ProtobufCMessage *resp = NULL;
+    uint32_t id = call->id;
     char msg[192];
-    int r = vc_fault(c->ctx, "ttrpc.recv"), code;
+    int r, code;
 
-    if (r < 0) {
-        ccall_finish(call, r, vc_status_from_errno(r), "ttrpc: receive fault injected", NULL);
-        return;
-    }
     ttrpc_pballoc_init(&pa, c->ctx);
     env = ttrpc__response__unpack(&pa.a, f->len, f->data);
-    if (!env) {
-        if (pa.oom)
-            ccall_finish(call, -ENOMEM, VC_STATUS_RESOURCE_EXHAUSTED, "ttrpc: out of memory", NULL);
-        else
-            ccall_finish(call, -EPROTO, VC_STATUS_INTERNAL, "ttrpc: malformed response envelope",
-                         NULL);
-        return;
-    }
-    /* An absent status and a status with code 0 both mean OK. */
-    code = env->status ? env->status->code : VC_STATUS_OK;
-    if (code != VC_STATUS_OK) {
+    r = vc_fault(c->ctx, "ttrpc.recv");
+    call = ccall_find(c, id);
+    if (!call) {
+        /* Finished while the fault ran the loop: the response is late, as any other. */
+        c->stats.ignored++;
+    } else if (r < 0) {
+        ccall_finish(call, r, vc_status_from_errno(r), "ttrpc: receive fault injected", NULL);
+    } else if (!env && pa.oom) {
+        ccall_finish(call, -ENOMEM, VC_STATUS_RESOURCE_EXHAUSTED, "ttrpc: out of memory", NULL);
+    } else if (!env) {
+        ccall_finish(call, -EPROTO, VC_STATUS_INTERNAL, "ttrpc: malformed response envelope", NULL);
+    } else if ((code = env->status ? env->status->code : VC_STATUS_OK) != VC_STATUS_OK) {
+        /* An absent status and a status with code 0 both mean OK. */
         ccall_finish(call, vc_status_to_errno(code), code, env->status->message, NULL);
     } else if (call->resp_desc &&
                !(resp = protobuf_c_message_unpack(call->resp_desc, &pa.a, env->payload.len,
@@ -199,7 +201,8 @@ static void client_on_response(struct vc_ttrpc_client *c, struct ttrpc_ccall *ca
     } else {
         ccall_finish(call, 0, VC_STATUS_OK, "", resp);
     }
-    ttrpc__response__free_unpacked(env, &pa.a);
+    if (env)
+        ttrpc__response__free_unpacked(env, &pa.a);
 }
 
 static bool client_on_frame(void *data, int ev, const struct vc_ttrpc_frame *f)
