@@ -519,7 +519,11 @@ static void ms_attempt(struct ms_call *c)
     /* A paused VM answers nothing until it runs again. */
     magent_guest_set_out_ctx(g, srv->ctx);
     st = magent_guest_paused(g) ? MAGENT_AGAIN : c->m->run(c, g);
-    magent_guest_set_out_ctx(g, NULL);
+    /* Sending the answer may have crashed the VM (a fault in the simulated network): the
+     * guest is then gone, and its connections are reset later, from the loop. */
+    g = ms_guest(c->b);
+    if (g)
+        magent_guest_set_out_ctx(g, NULL);
     if (st == MAGENT_AGAIN && c->call) {
         if (ms_wait(c, MS_PARKED, protobuf_c_message_get_packed_size(c->req)))
             return;
