@@ -21,58 +21,18 @@
 #include <json-c/json.h>
 
 #include "buf.h"
+#include "cli.h"
 #include "scenario.h"
 #include "value.h"
 #include "vcsim.h"
 #include "wall.h"
 
-#define CLI_MAX_FILES 100000u      /* most scenario files in one session */
-#define CLI_MAX_RUNS  10000000u    /* most runs in one session */
-#define CLI_MAX_JOBS  256u         /* most worker processes */
-#define CLI_FRAME_MAX (512u << 20) /* largest result a worker may send */
-
-struct cli_opts {
-    char **paths;           /* PATH arguments (borrowed from argv) */
-    size_t n_paths;         /* number of paths */
-    char **tags;            /* --tag values (borrowed) */
-    size_t n_tags;          /* number of tags */
-    bool has_seeds;         /* --seed or --seeds given */
-    uint64_t seed_lo;       /* first seed */
-    uint64_t seed_hi;       /* last seed (inclusive) */
-    unsigned shard_k;       /* 1-based shard (0: no sharding) */
-    unsigned shard_n;       /* shard count */
-    unsigned jobs;          /* worker processes (1: none) */
-    const char *junit;      /* --junit FILE */
-    const char *json;       /* --json FILE */
-    const char *trace;      /* --trace FILE */
-    bool check_determinism; /* --check-determinism */
-    bool list_points;       /* --list-points */
-    int agent;              /* --agent: enum vcsim_agent_mode */
-    bool verbose;           /* -v */
-    bool quiet;             /* -q */
-};
-
-/* One planned run. */
-struct cli_run {
-    size_t scenario; /* index into the loaded scenarios */
-    uint64_t seed;   /* seed */
-};
-
-/* The session: what was loaded and planned, and where output goes. */
-struct cli_session {
-    struct cli_opts o;                 /* options */
-    char **files;                      /* scenario files, sorted per folder */
-    size_t n_files;                    /* number of files */
-    struct vcsim_scenario **scenarios; /* loaded scenarios (same order) */
-    struct cli_run *runs;              /* runs in report order */
-    size_t n_runs;                     /* number of runs */
-    struct vcsim_result *results;      /* one per run */
-    FILE *out;                         /* report stream */
-    FILE *err;                         /* diagnostics and progress */
-};
-
 static const char cli_usage[] =
     "usage: vcsim run PATH... [options]\n"
+    "       vcsim sweep PATH... [--kinds faults,alloc,crash] [--actions LIST] [--max-hits N]\n"
+    "                           [options]\n"
+    "       vcsim explore PATH... --seeds A..B [--max-faults N] [options]\n"
+    "       vcsim shrink FILE [--seed N] [--invariants-only] [--fault SPEC]... [-o OUT]\n"
     "       vcsim --help | --version\n"
     "\n"
     "Runs scenario files (folders are searched recursively for *.yaml) in the simulated world.\n"
@@ -91,8 +51,25 @@ static const char cli_usage[] =
     "  --agent mock|wire     run scenarios that do not name world.agent with this agent\n"
     "                        (default mock): mock is in-process, wire is the kata backend\n"
     "                        over ttrpc to the mock agent's server on the simulated network\n"
+    "  --invariants-only     check only the invariants, not the steps' expectations, and end\n"
+    "                        by stopping and deleting everything with faults off\n"
+    "  --fault SPEC          add a fault rule, in the keys of a scenario's faults, e.g.\n"
+    "                        point=agent.Exec,nth=2,errno=EIO (repeatable)\n"
+    "  --skip-invariants L   do not check these invariants (comma separated names)\n"
     "  -v                    print the trace and log of failing runs\n"
     "  -q                    print only failures and the summary\n"
+    "\n"
+    "sweep: a baseline run records every fault point hit (invariants only), then one run per\n"
+    "point and action fails that point's hit. --kinds faults (errno, hang, vm_crash, reset,\n"
+    "torn_write at the first hit; --max-hits N for more hits; --actions to choose), alloc (the\n"
+    "runtime's Nth allocation fails, for every N) and crash (a runtime crash and a host crash at\n"
+    "every persist step of the runtime: disk write, fsync, rename). The alloc and crash runs\n"
+    "check what those sweeps promise: a clean error, no leak, no VM nobody knows, a state that\n"
+    "loads, and a cleanup that removes everything; stored state may lag behind the VM's.\n"
+    "explore: each seed draws a random fault plan (up to --max-faults rules, default 3) from\n"
+    "the points of each scenario and runs it, invariants only.\n"
+    "shrink: reduces a failing run's fault plan and steps to a minimal scenario that fails the\n"
+    "same way and writes it (-o OUT, default stdout).\n"
     "\n"
     "Exit status: 0 all passed, 1 a run failed, 2 usage or input error.\n";
 
@@ -140,12 +117,66 @@ static bool cli_shard(const char *s, unsigned *k, unsigned *n)
     return true;
 }
 
-static int cli_usage_error(FILE *err, const char *fmt, const char *arg)
+int vcsim_cli_usage_error(FILE *err, const char *fmt, const char *arg)
 {
     fprintf(err, "vcsim: ");
     fprintf(err, fmt, arg);
     fprintf(err, "\n(try vcsim --help)\n");
     return 2;
+}
+
+static unsigned cli_kind_bit(const char *name)
+{
+    return strcmp(name, "faults") == 0  ? VCSIM_SWEEP_FAULTS
+           : strcmp(name, "alloc") == 0 ? VCSIM_SWEEP_ALLOC
+           : strcmp(name, "crash") == 0 ? VCSIM_SWEEP_CRASH
+                                        : 0;
+}
+
+static unsigned cli_invariant_bit(const char *name)
+{
+    enum vcsim_invariant inv = vcsim_invariant_from_name(name);
+
+    return inv < VCSIM_INV_LAST ? 1u << inv : 0;
+}
+
+static unsigned cli_action_bit(const char *name)
+{
+    int a = simhv_action_from_string(name);
+
+    return a >= 0 ? 1u << a : 0;
+}
+
+/* A comma separated list of names, each giving a bit. */
+static bool cli_bits(const char *list, unsigned (*bit)(const char *), unsigned *ret)
+{
+    char buf[256], *save = NULL;
+    unsigned v = 0, b;
+
+    if (strlen(list) >= sizeof(buf))
+        return false;
+    (void) snprintf(buf, sizeof(buf), "%s", list);
+    for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        if (!(b = bit(w)))
+            return false;
+        v |= b;
+    }
+    *ret = v;
+    return v != 0;
+}
+
+static int cli_fault(struct cli_opts *o, const char *spec, FILE *err)
+{
+    struct vcsim_diag d = {.path = "--fault"};
+    struct simhv_fault_rule *v = realloc(o->faults, (o->n_faults + 1) * sizeof(*v));
+
+    if (!v)
+        return vcsim_cli_usage_error(err, "%s", "out of memory");
+    o->faults = v;
+    if (vcsim_fault_spec_parse(spec, &d, &v[o->n_faults]) < 0)
+        return vcsim_cli_usage_error(err, "%s", d.msg);
+    o->n_faults++;
+    return 0;
 }
 
 /* An option that takes a value; *i moves past it. 0, or the exit code 2. */
@@ -155,7 +186,7 @@ static int cli_valued(struct cli_opts *o, int argc, char **argv, int *i, FILE *e
     uint64_t x;
 
     if (!val)
-        return cli_usage_error(err, "option %s needs a value", opt);
+        return vcsim_cli_usage_error(err, "option %s needs a value", opt);
     (*i)++;
     if (strcmp(opt, "--seed") == 0 && cli_u64(val, &x))
         o->seed_lo = o->seed_hi = x;
@@ -173,46 +204,89 @@ static int cli_valued(struct cli_opts *o, int argc, char **argv, int *i, FILE *e
         o->trace = val;
     else if (strcmp(opt, "--tag") == 0)
         o->tags[o->n_tags++] = argv[*i];
+    else if (strcmp(opt, "--fault") == 0)
+        return cli_fault(o, val, err);
+    else if (strcmp(opt, "--kinds") == 0 && cli_bits(val, cli_kind_bit, &o->kinds))
+        ;
+    else if (strcmp(opt, "--actions") == 0 && cli_bits(val, cli_action_bit, &o->actions))
+        ;
+    else if (strcmp(opt, "--skip-invariants") == 0 && cli_bits(val, cli_invariant_bit, &o->skip))
+        ;
+    else if (strcmp(opt, "--max-hits") == 0 && cli_u64(val, &x) && x >= 1)
+        o->max_hits = x;
+    else if (strcmp(opt, "--max-faults") == 0 && cli_u64(val, &x) && x >= 1 && x <= 16)
+        o->max_rules = (unsigned) x;
+    else if (strcmp(opt, "-o") == 0)
+        o->output = val;
     else if (strcmp(opt, "--agent") == 0 && strcmp(val, "mock") == 0)
         o->agent = VCSIM_AGENT_MOCK;
     else if (strcmp(opt, "--agent") == 0 && strcmp(val, "wire") == 0)
         o->agent = VCSIM_AGENT_WIRE;
     else
-        return cli_usage_error(err, "bad value for %s", opt);
+        return vcsim_cli_usage_error(err, "bad value for %s", opt);
     o->has_seeds |= strncmp(opt, "--seed", 6) == 0;
     return 0;
 }
 
-static int cli_parse(struct cli_opts *o, int argc, char **argv, FILE *err)
+/* Options each command takes besides the common ones. */
+static const struct {
+    const char *cmd;    /* command */
+    const char *flags;  /* flags without a value */
+    const char *valued; /* options with a value */
+    bool one_path;      /* exactly one PATH, a file */
+} cli_cmds[] = {
+    {"run", "--check-determinism --list-points --invariants-only",
+     "--seed --seeds --shard --jobs --junit --json --trace --tag --agent --fault "
+     "--skip-invariants",
+     false},
+    {"sweep", "",
+     "--seed --seeds --shard --jobs --junit --json --tag --agent --kinds --actions "
+     "--max-hits",
+     false},
+    {"explore", "", "--seeds --shard --jobs --junit --json --tag --agent --max-faults", false},
+    {"shrink", "--invariants-only", "--seed --agent --fault --skip-invariants -o", true},
+};
+
+int vcsim_cli_parse(struct cli_opts *o, const char *cmd, int argc, char **argv, FILE *err)
 {
-    static const char valued[] =
-        "--seed --seeds --shard --jobs --junit --json --trace --tag --agent";
+    size_t c = 0;
     int r = 0;
 
+    while (c < sizeof(cli_cmds) / sizeof(cli_cmds[0]) && strcmp(cli_cmds[c].cmd, cmd) != 0)
+        c++;
     *o = (struct cli_opts){.jobs = 1,
+                           .max_rules = 3,
                            .paths = calloc((size_t) argc + 1, sizeof(char *)),
                            .tags = calloc((size_t) argc + 1, sizeof(char *))};
+    if (c == sizeof(cli_cmds) / sizeof(cli_cmds[0]))
+        return vcsim_cli_usage_error(err, "unknown command '%s'", cmd);
     if (!o->paths || !o->tags)
-        return cli_usage_error(err, "%s", "out of memory");
+        return vcsim_cli_usage_error(err, "%s", "out of memory");
     for (int i = 2; r == 0 && i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--check-determinism") == 0)
-            o->check_determinism = true;
-        else if (strcmp(a, "--list-points") == 0)
-            o->list_points = true;
-        else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0)
+        if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0)
             o->verbose = true;
         else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
             o->quiet = true;
-        else if (vcsim_word_in(valued, a))
+        else if (vcsim_word_in(cli_cmds[c].flags, a) && strcmp(a, "--list-points") == 0)
+            o->list_points = true;
+        else if (vcsim_word_in(cli_cmds[c].flags, a) && strcmp(a, "--invariants-only") == 0)
+            o->invariants_only = true;
+        else if (vcsim_word_in(cli_cmds[c].flags, a))
+            o->check_determinism = true;
+        else if (vcsim_word_in(cli_cmds[c].valued, a))
             r = cli_valued(o, argc, argv, &i, err);
         else if (a[0] == '-' && a[1])
-            r = cli_usage_error(err, "unknown option %s", a);
+            r = vcsim_cli_usage_error(err, "unknown option %s", a);
         else
             o->paths[o->n_paths++] = argv[i];
     }
     if (r == 0 && o->n_paths == 0)
-        r = cli_usage_error(err, "%s", "no scenario PATH given");
+        r = vcsim_cli_usage_error(err, "%s", "no scenario PATH given");
+    if (r == 0 && cli_cmds[c].one_path && o->n_paths != 1)
+        r = vcsim_cli_usage_error(err, "%s takes one scenario FILE", cmd);
+    if (r == 0 && strcmp(cmd, "explore") == 0 && !o->has_seeds)
+        r = vcsim_cli_usage_error(err, "%s", "explore needs --seeds A..B");
     return r;
 }
 
@@ -303,7 +377,7 @@ static int cli_discover(struct cli_session *s)
     return r;
 }
 
-static int cli_load(struct cli_session *s)
+static int cli_load_files(struct cli_session *s)
 {
     struct vcsim_diag d = {0};
     int r = 0;
@@ -321,7 +395,14 @@ static int cli_load(struct cli_session *s)
     return r;
 }
 
-static bool cli_selected(const struct cli_session *s, const struct vcsim_scenario *sc)
+int vcsim_cli_load(struct cli_session *s)
+{
+    int r = cli_discover(s);
+
+    return r < 0 ? r : cli_load_files(s);
+}
+
+bool vcsim_cli_selected(const struct cli_session *s, const struct vcsim_scenario *sc)
 {
     if (!s->o.n_tags)
         return true;
@@ -331,68 +412,159 @@ static bool cli_selected(const struct cli_session *s, const struct vcsim_scenari
     return false;
 }
 
-/* The runs in their fixed order (scenario, then seed), then the shard's share of them. */
-static int cli_plan(struct cli_session *s)
+int vcsim_cli_add_run(struct cli_session *s, const struct cli_run *run)
 {
-    size_t index = 0;
-
-    for (size_t i = 0; i < s->n_files; i++) {
-        const struct vcsim_scenario *sc = s->scenarios[i];
-        uint64_t lo = s->o.has_seeds ? s->o.seed_lo : sc->seed;
-        uint64_t hi = s->o.has_seeds ? s->o.seed_hi : sc->seed;
-        if (!cli_selected(s, sc))
-            continue;
-        for (uint64_t seed = lo;; seed++, index++) {
-            bool mine = !s->o.shard_n || index % s->o.shard_n == s->o.shard_k - 1;
-            if (mine && s->n_runs >= CLI_MAX_RUNS)
-                return -E2BIG;
-            if (mine && !(s->n_runs % 1024)) {
-                struct cli_run *v = realloc(s->runs, (s->n_runs + 1024) * sizeof(*v));
-                if (!v)
-                    return -ENOMEM;
-                s->runs = v;
-            }
-            if (mine)
-                s->runs[s->n_runs++] = (struct cli_run){.scenario = i, .seed = seed};
-            if (seed == hi)
-                break;
-        }
+    if (s->n_runs >= CLI_MAX_RUNS) {
+        free(run->label);
+        return -E2BIG;
     }
+    if (!(s->n_runs % 1024)) {
+        struct cli_run *v = realloc(s->runs, (s->n_runs + 1024) * sizeof(*v));
+        if (!v) {
+            free(run->label);
+            return -ENOMEM;
+        }
+        s->runs = v;
+    }
+    s->runs[s->n_runs++] = *run;
+    return 0;
+}
+
+int vcsim_cli_shard(struct cli_session *s)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < s->n_runs; i++) {
+        if (!s->o.shard_n || i % s->o.shard_n == s->o.shard_k - 1)
+            s->runs[kept++] = s->runs[i];
+        else
+            free(s->runs[i].label);
+    }
+    s->n_runs = kept;
     s->results = calloc(s->n_runs + 1, sizeof(*s->results));
     return s->results ? 0 : -ENOMEM;
 }
 
+/* The runs of `vcsim run` in their fixed order: scenario, then seed. */
+static int cli_plan(struct cli_session *s)
+{
+    int r = 0;
+
+    for (size_t i = 0; r >= 0 && i < s->n_files; i++) {
+        const struct vcsim_scenario *sc = s->scenarios[i];
+        uint64_t lo = s->o.has_seeds ? s->o.seed_lo : sc->seed;
+        uint64_t hi = s->o.has_seeds ? s->o.seed_hi : sc->seed;
+        if (!vcsim_cli_selected(s, sc))
+            continue;
+        for (uint64_t seed = lo; r >= 0; seed++) {
+            r = vcsim_cli_add_run(s, &(struct cli_run){.scenario = i, .seed = seed});
+            if (seed == hi)
+                break;
+        }
+    }
+    return r < 0 ? r : vcsim_cli_shard(s);
+}
+
 /* --- running ----------------------------------------------------------------------------- */
+
+static void cli_quote(struct vcsim_buf *b, const char *word)
+{
+    vcsim_buf_add(b, " '", 2);
+    for (const char *p = word; *p; p++)
+        if (*p == '\'')
+            vcsim_buf_add(b, "'\\''", 4);
+        else
+            vcsim_buf_add(b, p, 1);
+    vcsim_buf_add(b, "'", 1);
+}
+
+static void cli_args_rules(struct vcsim_buf *b, const struct simhv_fault_rule *v, size_t n)
+{
+    char spec[1024];
+
+    for (size_t i = 0; i < n; i++) {
+        vcsim_fault_spec(&v[i], spec, sizeof(spec));
+        vcsim_buf_add(b, " --fault", 8);
+        cli_quote(b, spec);
+    }
+}
+
+char *vcsim_cli_args(const struct cli_session *s, bool lenient, unsigned skip,
+                     const struct simhv_fault_rule *faults, size_t n)
+{
+    struct vcsim_buf b = {0};
+    bool first = true;
+
+    if (!lenient && !skip && !s->o.n_faults && !n)
+        return NULL;
+    if (lenient)
+        vcsim_buf_printf(&b, " --invariants-only");
+    for (unsigned inv = 0; inv < VCSIM_INV_LAST; inv++)
+        if (skip & (1u << inv)) {
+            vcsim_buf_printf(&b, "%s%s", first ? " --skip-invariants " : ",",
+                             vcsim_invariant_name((enum vcsim_invariant) inv));
+            first = false;
+        }
+    cli_args_rules(&b, s->o.faults, s->o.n_faults);
+    cli_args_rules(&b, faults, n);
+    return vcsim_buf_steal(&b);
+}
 
 static void cli_run_one(const struct cli_session *s, size_t i, struct vcsim_result *res)
 {
     const struct cli_run *run = &s->runs[i];
     const struct vcsim_scenario *sc = s->scenarios[run->scenario];
+    size_t n = s->o.n_faults + run->n_faults;
+    struct simhv_fault_rule *plan = n ? calloc(n, sizeof(*plan)) : NULL;
     struct vcsim_run_opts o = {.capture_log = s->o.verbose,
                                .trace_jsonl = s->o.trace != NULL,
-                               .list_points = s->o.list_points,
-                               .agent = s->o.agent};
-    struct vcsim_run_opts plain = {.agent = s->o.agent};
+                               .list_points = s->o.list_points || run->probe,
+                               .agent = s->o.agent,
+                               .invariants_only = s->o.invariants_only || run->n_faults,
+                               .skip = s->o.skip | run->skip,
+                               .faults = plan,
+                               .n_faults = plan ? n : 0};
+    struct vcsim_run_opts plain = o;
     struct vcsim_result again;
     char msg[256];
 
-    (void) vcsim_run(sc, run->seed, &o, res);
-    if (!s->o.check_determinism)
+    if (n && !plan) {
+        *res = (struct vcsim_result){.passed = false,
+                                     .fail_step = -1,
+                                     .path = strdup(sc->path),
+                                     .name = strdup(sc->name),
+                                     .seed = run->seed,
+                                     .message = strdup("out of memory")};
         return;
-    (void) vcsim_run(sc, run->seed, &plain, &again);
-    if (again.trace_hash != res->trace_hash || again.trace_records != res->trace_records) {
-        (void) snprintf(msg, sizeof(msg),
-                        "nondeterministic: trace hash %016" PRIx64 " (%" PRIu64
-                        " records), then %016" PRIx64 " (%" PRIu64 " records)",
-                        res->trace_hash, res->trace_records, again.trace_hash, again.trace_records);
-        if (res->passed) {
-            res->passed = false;
-            res->fail_step = -1;
-            free(res->message);
-            res->message = strdup(msg);
-        }
     }
-    vcsim_result_clear(&again);
+    /* The session's --fault rules first, then the run's own, as the repro line lists them. */
+    for (size_t k = 0; k < s->o.n_faults; k++)
+        plan[k] = s->o.faults[k];
+    for (size_t k = 0; k < run->n_faults; k++)
+        plan[s->o.n_faults + k] = run->faults[k];
+    (void) vcsim_run(sc, run->seed, &o, res);
+    res->label = run->label ? strdup(run->label) : NULL;
+    res->args = vcsim_cli_args(s, o.invariants_only, o.skip, run->probe ? NULL : run->faults,
+                               run->probe ? 0 : run->n_faults);
+    if (s->o.check_determinism) {
+        plain.capture_log = plain.trace_jsonl = plain.list_points = false;
+        (void) vcsim_run(sc, run->seed, &plain, &again);
+        if (again.trace_hash != res->trace_hash || again.trace_records != res->trace_records) {
+            (void) snprintf(msg, sizeof(msg),
+                            "nondeterministic: trace hash %016" PRIx64 " (%" PRIu64
+                            " records), then %016" PRIx64 " (%" PRIu64 " records)",
+                            res->trace_hash, res->trace_records, again.trace_hash,
+                            again.trace_records);
+            if (res->passed) {
+                res->passed = false;
+                res->fail_step = -1;
+                free(res->message);
+                res->message = strdup(msg);
+            }
+        }
+        vcsim_result_clear(&again);
+    }
+    free(plan);
 }
 
 static void cli_progress(const struct cli_session *s, size_t done)
@@ -602,7 +774,15 @@ static void cli_list_points(const struct cli_session *s)
     }
 }
 
-static int cli_reports(struct cli_session *s, double wall)
+int vcsim_cli_execute(struct cli_session *s)
+{
+    if (s->o.jobs > 1 && s->n_runs > 1)
+        return cli_run_parallel(s);
+    cli_run_sequential(s);
+    return 0;
+}
+
+int vcsim_cli_reports(struct cli_session *s, double wall)
 {
     int r = 0, q;
 
@@ -620,47 +800,58 @@ static int cli_reports(struct cli_session *s, double wall)
     return r;
 }
 
-static void cli_session_free(struct cli_session *s)
+void vcsim_cli_reset_runs(struct cli_session *s)
 {
+    for (size_t i = 0; i < s->n_runs; i++) {
+        free(s->runs[i].label);
+        if (s->results)
+            vcsim_result_clear(&s->results[i]);
+    }
+    free(s->results);
+    free(s->runs);
+    s->results = NULL;
+    s->runs = NULL;
+    s->n_runs = 0;
+}
+
+void vcsim_cli_session_free(struct cli_session *s)
+{
+    vcsim_cli_reset_runs(s);
     for (size_t i = 0; i < s->n_files; i++) {
         vcsim_scenario_free(s->scenarios ? s->scenarios[i] : NULL);
         free(s->files[i]);
     }
-    for (size_t i = 0; s->results && i < s->n_runs; i++)
-        vcsim_result_clear(&s->results[i]);
-    free(s->results);
-    free(s->runs);
+    for (size_t i = 0; i < s->o.n_faults; i++)
+        vcsim_fault_clear(&s->o.faults[i]);
+    free(s->o.faults);
     free(s->scenarios);
     free(s->files);
     free(s->o.paths);
     free(s->o.tags);
 }
 
-/* Runs a parsed session: 0 all passed, 1 a failure, 2 an input error. */
+/* `vcsim run`: 0 all passed, 1 a failure, 2 an input error. */
 static int cli_session_run(struct cli_session *s)
 {
     double t0 = vcsim_wall_seconds();
     size_t failed = 0;
     int r;
 
-    if (cli_discover(s) < 0 || cli_load(s) < 0)
+    if (vcsim_cli_load(s) < 0)
         return 2;
     r = cli_plan(s);
     if (r < 0) {
         fprintf(s->err, "vcsim: cannot plan the runs: %s\n", strerror(-r));
         return 2;
     }
-    if (s->o.jobs > 1 && s->n_runs > 1)
-        r = cli_run_parallel(s);
-    else
-        cli_run_sequential(s);
+    r = vcsim_cli_execute(s);
     if (r < 0) {
         fprintf(s->err, "vcsim: worker processes failed: %s\n", strerror(-r));
         return 2;
     }
     for (size_t i = 0; i < s->n_runs; i++)
         failed += !s->results[i].passed;
-    r = cli_reports(s, vcsim_wall_seconds() - t0);
+    r = vcsim_cli_reports(s, vcsim_wall_seconds() - t0);
     if (r < 0)
         return 2;
     return failed ? 1 : 0;
@@ -679,11 +870,17 @@ int vcsim_main(int argc, char **argv, FILE *out, FILE *err)
         fprintf(out, "vcsim %s\n", VCSIM_VERSION);
         return 0;
     }
-    if (argc < 2 || strcmp(argv[1], "run") != 0)
-        return cli_usage_error(err, "%s", argc < 2 ? "no command given" : "unknown command");
-    code = cli_parse(&s.o, argc, argv, err);
-    if (code == 0)
+    if (argc < 2)
+        return vcsim_cli_usage_error(err, "%s", "no command given");
+    code = vcsim_cli_parse(&s.o, argv[1], argc, argv, err);
+    if (code == 0 && strcmp(argv[1], "run") == 0)
         code = cli_session_run(&s);
-    cli_session_free(&s);
+    else if (code == 0 && strcmp(argv[1], "sweep") == 0)
+        code = vcsim_cli_sweep(&s);
+    else if (code == 0 && strcmp(argv[1], "explore") == 0)
+        code = vcsim_cli_explore(&s);
+    else if (code == 0)
+        code = vcsim_cli_shrink(&s);
+    vcsim_cli_session_free(&s);
     return code;
 }

@@ -40,17 +40,27 @@ const char *vcsim_agent_flag(int agent)
                                        : "";
 }
 
+void vcsim_repro(struct vcsim_buf *b, const struct vcsim_result *r)
+{
+    vcsim_buf_printf(b, "vcsim run %s --seed %" PRIu64 "%s%s", r->path, r->seed,
+                     vcsim_agent_flag(r->agent), r->args ? r->args : "");
+}
+
 static void rep_failure(FILE *f, const struct vcsim_result *r, bool verbose)
 {
-    fprintf(f, "\nFAIL %s [seed=%" PRIu64 "]\n", r->name, r->seed);
+    struct vcsim_buf b = {0};
+
+    vcsim_repro(&b, r);
+    fprintf(f, "\nFAIL %s [seed=%" PRIu64 "]%s%s\n", r->name, r->seed, r->label ? " " : "",
+            r->label ? r->label : "");
     if (r->fail_step >= 0)
         fprintf(f, "  at step #%d '%s' (%s:%u)\n", r->fail_step,
                 r->fail_step_name ? r->fail_step_name : "?", r->path, r->fail_line);
     else
         fprintf(f, "  after the last step (%s)\n", r->path);
     fprintf(f, "  %s\n", r->message ? r->message : "failed");
-    fprintf(f, "  repro: vcsim run %s --seed %" PRIu64 "%s\n", r->path, r->seed,
-            vcsim_agent_flag(r->agent));
+    fprintf(f, "  repro: %s\n", b.data ? b.data : "(out of memory)");
+    vcsim_buf_clear(&b);
     if (verbose && r->log) {
         fprintf(f, "  --- trace and log ---\n");
         for (const char *p = r->log; *p;) {
@@ -72,9 +82,10 @@ void vcsim_report_text(FILE *f, const struct vcsim_result *v, size_t n, double w
         fprintf(f, "vcsim %s: %zu run%s\n", VCSIM_VERSION, n, n == 1 ? "" : "s");
     for (size_t i = 0; i < n; i++)
         if (!quiet || !v[i].passed)
-            fprintf(f, "%s %-40s seed=%-6" PRIu64 " %12s virtual %6" PRIu64 " steps\n",
+            fprintf(f, "%s %-40s seed=%-6" PRIu64 " %12s virtual %6" PRIu64 " steps%s%s\n",
                     v[i].passed ? "PASS" : "FAIL", v[i].name, v[i].seed,
-                    vcsim_fmt_duration(v[i].virtual_ns, vt, sizeof(vt)), v[i].steps);
+                    vcsim_fmt_duration(v[i].virtual_ns, vt, sizeof(vt)), v[i].steps,
+                    v[i].label ? "  " : "", v[i].label ? v[i].label : "");
     for (size_t i = 0; i < n; i++)
         if (!v[i].passed)
             rep_failure(f, &v[i], verbose);
@@ -99,12 +110,18 @@ static const char *rep_folder(const char *path, char *buf, size_t len)
 
 static void rep_junit_case(struct vcsim_buf *b, const struct vcsim_result *r)
 {
+    struct vcsim_buf repro = {0};
     char seed[32];
 
     (void) snprintf(seed, sizeof(seed), "[seed=%" PRIu64 "]", r->seed);
     vcsim_buf_add(b, "    <testcase name=\"", 20);
     vcsim_buf_xml(b, r->name);
     vcsim_buf_xml(b, seed);
+    if (r->label) {
+        vcsim_buf_add(b, "[", 1);
+        vcsim_buf_xml(b, r->label);
+        vcsim_buf_add(b, "]", 1);
+    }
     vcsim_buf_add(b, "\" classname=\"", 13);
     vcsim_buf_xml(b, r->path);
     vcsim_buf_printf(b, "\" time=\"%.6f\"", r->wall_s);
@@ -118,9 +135,11 @@ static void rep_junit_case(struct vcsim_buf *b, const struct vcsim_result *r)
     if (r->fail_step >= 0)
         vcsim_buf_printf(b, "step #%d ", r->fail_step);
     vcsim_buf_xml(b, r->fail_step_name ? r->fail_step_name : "");
-    vcsim_buf_printf(b, " line %u\nrepro: vcsim run ", r->fail_line);
-    vcsim_buf_xml(b, r->path);
-    vcsim_buf_printf(b, " --seed %" PRIu64 "%s\n", r->seed, vcsim_agent_flag(r->agent));
+    vcsim_buf_printf(b, " line %u\nrepro: ", r->fail_line);
+    vcsim_repro(&repro, r);
+    vcsim_buf_xml(b, repro.data ? repro.data : "");
+    vcsim_buf_clear(&repro);
+    vcsim_buf_add(b, "\n", 1);
     vcsim_buf_add(b, "</failure>\n    </testcase>\n", 27);
 }
 
@@ -211,12 +230,24 @@ json_object *vcsim_result_to_json(const struct vcsim_result *r, bool full)
     rep_add_str(o, "fail_step_name", r->fail_step_name);
     json_object_object_add(o, "fail_line", json_object_new_int64(r->fail_line));
     rep_add_str(o, "message", r->message);
+    rep_add_str(o, "label", r->label);
+    rep_add_str(o, "args", r->args);
     json_object_object_add(o, "virtual_ns", json_object_new_uint64(r->virtual_ns));
     json_object_object_add(o, "steps", json_object_new_uint64(r->steps));
     json_object_object_add(o, "events", json_object_new_uint64(r->events));
     json_object_object_add(o, "trace_records", json_object_new_uint64(r->trace_records));
     json_object_object_add(o, "trace_hash", json_object_new_uint64(r->trace_hash));
     json_object_object_add(o, "wall_s", json_object_new_double(r->wall_s));
+    if (r->n_rules) {
+        json_object *rules = json_object_new_array();
+        for (size_t i = 0; rules && i < r->n_rules; i++) {
+            json_object *p = json_object_new_object();
+            json_object_object_add(p, "hits", json_object_new_uint64(r->rules[i].hits));
+            json_object_object_add(p, "fired", json_object_new_uint64(r->rules[i].fired));
+            (void) json_object_array_add(rules, p);
+        }
+        json_object_object_add(o, "rules", rules);
+    }
     if (!full)
         return o;
     rep_add_str(o, "log", r->log);
@@ -265,6 +296,23 @@ static void rep_points_from_json(json_object *o, struct vcsim_result *r)
     }
 }
 
+static void rep_rules_from_json(json_object *o, struct vcsim_result *r)
+{
+    json_object *rules;
+    size_t n;
+
+    if (!json_object_object_get_ex(o, "rules", &rules) ||
+        !json_object_is_type(rules, json_type_array) || !(n = json_object_array_length(rules)))
+        return;
+    r->rules = calloc(n, sizeof(*r->rules));
+    for (size_t i = 0; r->rules && i < n; i++) {
+        json_object *p = json_object_array_get_idx(rules, i);
+        r->rules[i] = (struct vcsim_rule_stat){.hits = rep_get_u64(p, "hits"),
+                                               .fired = rep_get_u64(p, "fired")};
+        r->n_rules = i + 1;
+    }
+}
+
 int vcsim_result_from_json(json_object *j, struct vcsim_result *ret)
 {
     struct vcsim_result r = {0};
@@ -281,6 +329,8 @@ int vcsim_result_from_json(json_object *j, struct vcsim_result *ret)
     r.fail_step_name = rep_get_str(j, "fail_step_name");
     r.fail_line = (unsigned) rep_get_u64(j, "fail_line");
     r.message = rep_get_str(j, "message");
+    r.label = rep_get_str(j, "label");
+    r.args = rep_get_str(j, "args");
     r.virtual_ns = rep_get_u64(j, "virtual_ns");
     r.steps = rep_get_u64(j, "steps");
     r.events = rep_get_u64(j, "events");
@@ -290,6 +340,7 @@ int vcsim_result_from_json(json_object *j, struct vcsim_result *ret)
     r.log = rep_get_str(j, "log");
     r.trace = rep_get_str(j, "trace");
     rep_points_from_json(j, &r);
+    rep_rules_from_json(j, &r);
     if (!r.path || !r.name) {
         vcsim_result_clear(&r);
         return -EINVAL;

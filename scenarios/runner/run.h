@@ -41,12 +41,15 @@ struct vcsim_run {
     unsigned restarts;                 /* runtime restarts so far */
     bool crashed;                      /* the current step crashed the runtime */
     bool existed_before;               /* the current create step's sandbox was stored before */
+    const char *errmsg;                /* the current step's error message ("" if none) */
     struct vcsim_buf log;              /* captured trace and log (verbose) */
     struct vcsim_buf trace;            /* JSONL trace records (--trace) */
 };
 
 /* Whether the run speaks the wire protocol (world.agent: wire, or forced by the options). */
 bool vcsim_run_wire(const struct vcsim_scenario *sc, const struct vcsim_run_opts *opts);
+/* Whether only invariants are checked (the options' or the scenario's invariants.only). */
+bool vcsim_run_lenient(const struct vcsim_run *run);
 /* The runtime's vc context. */
 struct vc_ctx *vcsim_run_vc(struct vcsim_run *run);
 /* Replaces the runtime with a fresh one over the same world. 0 or -ENOMEM. */

@@ -27,6 +27,15 @@ static const char sc_builtin_sandbox[] =
     "{\"hv\":{\"kind\":\"sim\",\"vcpus\":1,\"max_vcpus\":4,\"memory_mb\":256,"
     "\"max_memory_mb\":2048,\"mem_slots\":8},\"agent\":{\"kind\":\"mock\"}}";
 
+enum vcsim_invariant vcsim_invariant_from_name(const char *name)
+{
+    unsigned inv = 0;
+
+    while (inv < VCSIM_INV_LAST && strcmp(sc_invariant_names[inv], name) != 0)
+        inv++;
+    return (enum vcsim_invariant) inv;
+}
+
 const char *vcsim_invariant_name(enum vcsim_invariant inv)
 {
     return inv < VCSIM_INV_LAST ? sc_invariant_names[inv] : "?";
@@ -456,8 +465,8 @@ static int sc_fault_action(struct vcsim_diag *d, const char *k, const struct vcs
     return r;
 }
 
-static int sc_fault(struct vcsim_diag *d, const struct vcsim_node *n, struct simhv_fault_rule *f,
-                    char **name)
+int vcsim_fault_parse(struct vcsim_diag *d, const struct vcsim_node *n, struct simhv_fault_rule *f,
+                      char **name)
 {
     static const char actions[] = "errno delay hang vm_crash runtime_crash host_crash torn_write "
                                   "reset drop truncate corrupt duplicate drip";
@@ -507,7 +516,7 @@ static int sc_faults(struct vcsim_scenario *s, struct vcsim_diag *d, const struc
     if (!s->faults || !s->fault_names)
         return -ENOMEM;
     for (size_t i = 0; r >= 0 && i < seq->n; i++, s->n_faults++)
-        r = sc_fault(d, seq->items[i], &s->faults[i], &s->fault_names[i]);
+        r = vcsim_fault_parse(d, seq->items[i], &s->faults[i], &s->fault_names[i]);
     return r;
 }
 
@@ -706,10 +715,12 @@ static int sc_invariants(struct vcsim_scenario *s, struct vcsim_diag *d,
 {
     const struct vcsim_node *skip, *mon;
     bool monitor = true;
-    int r = vcsim_check_keys(d, map, "invariants", "skip monitor");
+    int r = vcsim_check_keys(d, map, "invariants", "skip monitor only");
 
     if (r >= 0 && (mon = vcsim_node_get(map, "monitor")))
         r = vcsim_val_bool(d, mon, &monitor);
+    if (r >= 0 && (mon = vcsim_node_get(map, "only")))
+        r = vcsim_val_bool(d, mon, &s->invariants_only);
     s->no_monitor = !monitor;
     if (r < 0 || !(skip = vcsim_node_get(map, "skip")))
         return r;

@@ -188,6 +188,7 @@ struct vcsim_scenario {
     size_t n_steps;                  /* number of steps */
     unsigned skip;                   /* invariants turned off, bit per enum vcsim_invariant */
     bool no_monitor;                 /* invariants.monitor: false (no monitor pass) */
+    bool invariants_only;            /* invariants.only: true (expectations not checked) */
     json_object *sandbox_defaults;   /* merged under create/run configs */
     struct vc_ctx *mem;              /* plain context owning the model structs */
     struct vc_clock mem_clock;       /* its (unused) clock */
@@ -227,5 +228,18 @@ int vcsim_obj_from_json(struct vcsim_scenario *s, struct vcsim_diag *d, const st
  * what. */
 int vcsim_check_keys(struct vcsim_diag *d, const struct vcsim_node *map, const char *what,
                      const char *keys);
+/* A fault rule from its map (FORMAT.md, "faults"); *name gets its name or stays NULL. The
+ * rule's strings are owned (vcsim_fault_clear). 0, -EINVAL with d filled, -ENOMEM. */
+int vcsim_fault_parse(struct vcsim_diag *d, const struct vcsim_node *map,
+                      struct simhv_fault_rule *f, char **name);
+void vcsim_fault_clear(struct simhv_fault_rule *f);
+/* A rule written as "key=value,key=value" with the keys of the YAML form ("point=agent.Exec,
+ * nth=2,errno=EIO"): parsed into *f (vcsim_fault_clear), or written from f into buf. */
+int vcsim_fault_spec_parse(const char *spec, struct vcsim_diag *d, struct simhv_fault_rule *f);
+void vcsim_fault_spec(const struct simhv_fault_rule *f, char *buf, size_t len);
+/* A rule as the map a scenario file holds, or NULL on ENOMEM. */
+struct vcsim_node *vcsim_fault_node(const struct simhv_fault_rule *f);
+/* The invariant named name, or VCSIM_INV_LAST. */
+enum vcsim_invariant vcsim_invariant_from_name(const char *name);
 /* Invariant names. */
 const char *vcsim_invariant_name(enum vcsim_invariant inv);

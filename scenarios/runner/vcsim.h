@@ -10,15 +10,20 @@
 #include <stdio.h>
 
 struct vcsim_scenario;
+struct simhv_fault_rule;
 
 #define VCSIM_VERSION "0.1.0"
 
 /* What a run should collect besides its verdict. */
 struct vcsim_run_opts {
-    bool capture_log; /* keep the trace and the runtime's warnings as text (for -v) */
-    bool trace_jsonl; /* keep every trace record as a JSON line (--trace) */
-    bool list_points; /* keep the fault points the run hit (--list-points) */
-    int agent;        /* enum vcsim_agent_mode: the scenario's world.agent, or forced */
+    bool capture_log;     /* keep the trace and the runtime's warnings as text (for -v) */
+    bool trace_jsonl;     /* keep every trace record as a JSON line (--trace) */
+    bool list_points;     /* keep the fault points the run hit (--list-points) */
+    int agent;            /* enum vcsim_agent_mode: the scenario's world.agent, or forced */
+    bool invariants_only; /* step expectations are not checked; the end settles (run.c) */
+    unsigned skip;        /* invariants not checked, bit per enum vcsim_invariant */
+    const struct simhv_fault_rule *faults; /* rules added after the scenario's plan */
+    size_t n_faults;                       /* number of faults */
 };
 
 /* How the runtime reaches the mock agent's guests. */
@@ -34,31 +39,45 @@ struct vcsim_point {
     uint64_t hits; /* hits */
 };
 
+/* How often an added rule (vcsim_run_opts.faults) matched and fired in a run. */
+struct vcsim_rule_stat {
+    uint64_t hits;  /* matching hits */
+    uint64_t fired; /* firings */
+};
+
 /* The option that forces mode agent on a repro command line ("" for VCSIM_AGENT_SCENARIO). */
 const char *vcsim_agent_flag(int agent);
 
 /* The outcome of one (scenario, seed) run. Strings are owned (vcsim_result_clear). */
 struct vcsim_result {
-    char *path;                 /* scenario file */
-    char *name;                 /* scenario name */
-    uint64_t seed;              /* seed */
-    int agent;                  /* enum vcsim_agent_mode the run was forced to (repro) */
-    bool passed;                /* every expectation and invariant held */
-    int fail_step;              /* index of the failing step, -1 for none or the end checks */
-    char *fail_step_name;       /* its action, or NULL */
-    unsigned fail_line;         /* its source line (0 if none) */
-    char *message;              /* why it failed, or NULL */
-    uint64_t virtual_ns;        /* virtual time at the end */
-    uint64_t steps;             /* steps run */
-    uint64_t events;            /* world events run */
-    uint64_t trace_records;     /* trace records */
-    uint64_t trace_hash;        /* FNV-1a of the trace */
-    double wall_s;              /* wall time of the run */
-    char *log;                  /* captured trace and log (capture_log), or NULL */
-    char *trace;                /* JSON lines (trace_jsonl), or NULL */
-    struct vcsim_point *points; /* fault points hit (list_points) */
-    size_t n_points;            /* number of points */
+    char *path;                    /* scenario file */
+    char *name;                    /* scenario name */
+    uint64_t seed;                 /* seed */
+    int agent;                     /* enum vcsim_agent_mode the run was forced to (repro) */
+    bool passed;                   /* every expectation and invariant held */
+    int fail_step;                 /* index of the failing step, -1 for none or the end checks */
+    char *fail_step_name;          /* its action, or NULL */
+    unsigned fail_line;            /* its source line (0 if none) */
+    char *message;                 /* why it failed, or NULL */
+    uint64_t virtual_ns;           /* virtual time at the end */
+    uint64_t steps;                /* steps run */
+    uint64_t events;               /* world events run */
+    uint64_t trace_records;        /* trace records */
+    uint64_t trace_hash;           /* FNV-1a of the trace */
+    double wall_s;                 /* wall time of the run */
+    char *log;                     /* captured trace and log (capture_log), or NULL */
+    char *trace;                   /* JSON lines (trace_jsonl), or NULL */
+    struct vcsim_point *points;    /* fault points hit (list_points) */
+    size_t n_points;               /* number of points */
+    char *label;                   /* what varied in this run (a sweep's fault), or NULL */
+    char *args;                    /* further repro options (" --fault ..."), or NULL */
+    struct vcsim_rule_stat *rules; /* one per added rule (opts.faults), or NULL */
+    size_t n_rules;                /* number of rules */
 };
+
+/* The one-line command that reruns r ("vcsim run PATH --seed N ..."), into b (buf.h). */
+struct vcsim_buf;
+void vcsim_repro(struct vcsim_buf *b, const struct vcsim_result *r);
 
 /* Runs scenario s with seed: a fresh world, the steps in order with their expectations, the
  * monitor and the invariants after every step, the end checks, teardown. The result is

@@ -13,6 +13,7 @@
 
 #include <yaml.h>
 
+#include "buf.h"
 #include "yamltree.h"
 
 /* The parser and the budget shared by the recursive descent. */
@@ -374,5 +375,139 @@ int vcsim_yaml_load(const char *path, struct vcsim_diag *d, struct vcsim_node **
         return r;
     r = vcsim_yaml_parse(buf, len, d, ret);
     free(buf);
+    return r;
+}
+
+/* --- building and writing ------------------------------------------------------------------ */
+
+struct vcsim_node *vcsim_node_new(enum vcsim_node_kind kind, const char *text, bool plain)
+{
+    struct vcsim_node *n = calloc(1, sizeof(*n));
+
+    if (!n)
+        return NULL;
+    n->kind = kind;
+    n->plain = plain;
+    if (kind == VCSIM_NODE_SCALAR) {
+        n->len = strlen(text ? text : "");
+        n->text = strdup(text ? text : "");
+        if (!n->text) {
+            free(n);
+            return NULL;
+        }
+    }
+    return n;
+}
+
+int vcsim_node_append(struct vcsim_node *parent, struct vcsim_node *child)
+{
+    struct vcsim_node **v;
+
+    if (!child)
+        return -ENOMEM;
+    v = realloc(parent->items, (parent->n + 1) * sizeof(*v));
+    if (!v) {
+        vcsim_node_free(child);
+        return -ENOMEM;
+    }
+    parent->items = v;
+    v[parent->n++] = child;
+    return 0;
+}
+
+int vcsim_node_put(struct vcsim_node *map, const char *key, struct vcsim_node *value)
+{
+    int r;
+
+    if (!value)
+        return -ENOMEM;
+    for (size_t i = 0; i + 1 < map->n; i += 2)
+        if (strcmp(map->items[i]->text, key) == 0) {
+            vcsim_node_free(map->items[i + 1]);
+            map->items[i + 1] = value;
+            return 0;
+        }
+    r = vcsim_node_append(map, vcsim_node_new(VCSIM_NODE_SCALAR, key, true));
+    if (r < 0) {
+        vcsim_node_free(value);
+        return r;
+    }
+    return vcsim_node_append(map, value);
+}
+
+struct vcsim_node *vcsim_node_copy(const struct vcsim_node *node)
+{
+    struct vcsim_node *c;
+
+    if (!node)
+        return NULL;
+    c = vcsim_node_new(node->kind, node->text, node->plain);
+    if (!c)
+        return NULL;
+    c->line = node->line;
+    c->col = node->col;
+    for (size_t i = 0; i < node->n; i++)
+        if (vcsim_node_append(c, vcsim_node_copy(node->items[i])) < 0) {
+            vcsim_node_free(c);
+            return NULL;
+        }
+    return c;
+}
+
+static int yt_write(void *data, unsigned char *buf, size_t len)
+{
+    vcsim_buf_add(data, (const char *) buf, len);
+    return 1;
+}
+
+static int yt_emit_node(yaml_emitter_t *em, const struct vcsim_node *n, unsigned depth)
+{
+    yaml_event_t ev;
+    yaml_scalar_style_t style = YAML_ANY_SCALAR_STYLE;
+    int ok;
+
+    if (depth > VCSIM_YAML_DEPTH_MAX)
+        return -EINVAL;
+    if (n->kind == VCSIM_NODE_SCALAR) {
+        if (!n->plain)
+            style = memchr(n->text, '\n', n->len) ? YAML_LITERAL_SCALAR_STYLE
+                                                  : YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+        ok = yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *) n->text, (int) n->len,
+                                          n->plain, !n->plain, style);
+        return ok && yaml_emitter_emit(em, &ev) ? 0 : -ENOMEM;
+    }
+    ok = n->kind == VCSIM_NODE_MAP
+             ? yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE)
+             : yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
+    if (!ok || !yaml_emitter_emit(em, &ev))
+        return -ENOMEM;
+    for (size_t i = 0; i < n->n; i++)
+        if (yt_emit_node(em, n->items[i], depth + 1) < 0)
+            return -ENOMEM;
+    ok = n->kind == VCSIM_NODE_MAP ? yaml_mapping_end_event_initialize(&ev)
+                                   : yaml_sequence_end_event_initialize(&ev);
+    return ok && yaml_emitter_emit(em, &ev) ? 0 : -ENOMEM;
+}
+
+int vcsim_node_emit(const struct vcsim_node *root, struct vcsim_buf *out)
+{
+    yaml_emitter_t em;
+    yaml_event_t ev;
+    int r = -ENOMEM;
+
+    if (!yaml_emitter_initialize(&em))
+        return -ENOMEM;
+    yaml_emitter_set_output(&em, yt_write, out);
+    yaml_emitter_set_unicode(&em, 1);
+    yaml_emitter_set_width(&em, 100);
+    if (yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) &&
+        yaml_emitter_emit(&em, &ev) &&
+        yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) &&
+        yaml_emitter_emit(&em, &ev) && yt_emit_node(&em, root, 0) >= 0 &&
+        yaml_document_end_event_initialize(&ev, 1) && yaml_emitter_emit(&em, &ev) &&
+        yaml_stream_end_event_initialize(&ev) && yaml_emitter_emit(&em, &ev) &&
+        yaml_emitter_flush(&em))
+        r = out->oom ? -ENOMEM : 0;
+    yaml_emitter_delete(&em);
     return r;
 }

@@ -52,6 +52,20 @@ int vcsim_file_read(const char *path, struct vcsim_diag *d, char **ret, size_t *
 int vcsim_yaml_load(const char *path, struct vcsim_diag *d, struct vcsim_node **ret);
 void vcsim_node_free(struct vcsim_node *node); /* NULL-safe */
 
+/* A new node: a scalar with text (plain: unquoted), or an empty map or list. NULL on ENOMEM. */
+struct vcsim_node *vcsim_node_new(enum vcsim_node_kind kind, const char *text, bool plain);
+/* Appends child (owned from now on, freed on failure) to a list or map. 0 or -ENOMEM (also for
+ * a NULL child, so calls can nest). */
+int vcsim_node_append(struct vcsim_node *parent, struct vcsim_node *child);
+/* Sets key in map to value (owned; replaces an existing value). 0 or -ENOMEM. */
+int vcsim_node_put(struct vcsim_node *map, const char *key, struct vcsim_node *value);
+/* A deep copy, or NULL on ENOMEM. */
+struct vcsim_node *vcsim_node_copy(const struct vcsim_node *node);
+/* Writes the tree as one YAML document (block style; plain scalars stay plain, quoted ones are
+ * double-quoted or literal blocks) to out. 0, -ENOMEM, -EINVAL (too deep). */
+struct vcsim_buf;
+int vcsim_node_emit(const struct vcsim_node *root, struct vcsim_buf *out);
+
 /* Map lookup: the value under key, or NULL. */
 const struct vcsim_node *vcsim_node_get(const struct vcsim_node *map, const char *key);
 /* A human name of a node's kind ("a map"), for messages. */

@@ -117,6 +117,14 @@ int simhv_world_add_fault(struct simhv_world *w, const struct simhv_fault_rule *
     return 0;
 }
 
+void simhv_world_set_faults(struct simhv_world *w, bool on)
+{
+    if (w->faults_off == !on)
+        return;
+    w->faults_off = !on;
+    simhv_world_trace(w, "world", "faults", "%s", on ? "on" : "off");
+}
+
 size_t simhv_world_fault_count(const struct simhv_world *w)
 {
     return w->n_rules;
@@ -357,8 +365,11 @@ static uint64_t point_rules(struct simhv_world *w, struct simhv_point *p)
 bool simhv_world_fault_eval(struct simhv_world *w, struct simhv_ctx *c, const char *point,
                             struct simhv_fault_hit *ret)
 {
-    size_t pi = point_record(w, point);
+    size_t pi;
 
+    if (w->faults_off)
+        return false;
+    pi = point_record(w, point);
     if (!w->n_rules)
         return false;
     if (pi != SIZE_MAX && w->n_rules <= SIMHV_POINT_RULES) {

@@ -125,6 +125,7 @@ struct simhv_world {
     uint64_t trace_count;                /* records so far */
     struct simhv_fault_rule *rules;      /* the fault plan */
     size_t n_rules;                      /* number of rules */
+    bool faults_off;                     /* the plan is switched off (simhv_world_set_faults) */
     struct simhv_point *points;          /* distinct points, in order of first hit */
     size_t n_points;                     /* number of points */
     size_t cap_points;                   /* allocated points */

@@ -84,6 +84,10 @@ struct simhv_fault_hit {
  * unknown trigger or action, positive err), -ENOMEM. */
 int simhv_world_add_fault(struct simhv_world *w, const struct simhv_fault_rule *rule);
 size_t simhv_world_fault_count(const struct simhv_world *w);
+/* Switches the whole plan off (and back on): while off no rule fires, none counts hits and no
+ * point is recorded, on every context and at the world's own points. For a harness that must
+ * clean up after a fault run without new faults. */
+void simhv_world_set_faults(struct simhv_world *w, bool on);
 /* Rule i with its counters. Borrowed. */
 const struct simhv_fault_rule *simhv_world_fault(const struct simhv_world *w, size_t i);
 
