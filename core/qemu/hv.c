@@ -352,6 +352,36 @@ static int qh_claim_run_dir(struct qemu_hv *h)
     return vc_qemu_run_dir_make(ctx, h->st.run_dir);
 }
 
+/* The state of a VM not started yet, from the config. */
+static int qh_fresh_state(struct qemu_hv *h, const struct vc_hv_config *cfg)
+{
+    int r;
+
+    h->st.version = VC_QEMU_STATE_VERSION;
+    h->st.vcpus = cfg->vcpus;
+    h->st.memory_mb = cfg->memory_mb;
+    r = qh_set_state(h, VC_VM_STATE_CREATED);
+    if (r >= 0)
+        r = qh_run_dir(h->base.ctx, h->sandbox_id, &h->st.run_dir);
+    if (r >= 0)
+        r = qh_paths(h);
+    if (r >= 0)
+        r = qh_knobs(h);
+    return r;
+}
+
+/* A QEMU started but not yet on record (its pid is saved once the start completes): the
+ * pidfile in the run directory names it, if it still runs with this sandbox's command line. */
+static void qh_adopt_pidfile(struct qemu_hv *h)
+{
+    pid_t pid;
+
+    if (h->st.pid == 0 && vc_qemu_pidfile_read(h->path[VC_QEMU_PATH_PIDFILE], &pid) == 0 &&
+        vc_qemu_pid_alive(h->base.ctx, pid, h->path[VC_QEMU_PATH_PIDFILE]) &&
+        qh_set_state(h, VC_VM_STATE_RUNNING) >= 0)
+        h->st.pid = (int32_t) pid;
+}
+
 static int qemu_create(struct vc_ctx *ctx, void *data, const char *sandbox_id,
                        const struct vc_hv_config *cfg, struct vc_hv **ret)
 {
@@ -367,16 +397,7 @@ static int qemu_create(struct vc_ctx *ctx, void *data, const char *sandbox_id,
         r = qh_new(ctx, sandbox_id, cfg, &h);
     if (r < 0)
         return r;
-    h->st.version = VC_QEMU_STATE_VERSION;
-    h->st.vcpus = cfg->vcpus;
-    h->st.memory_mb = cfg->memory_mb;
-    r = qh_set_state(h, VC_VM_STATE_CREATED);
-    if (r >= 0)
-        r = qh_run_dir(ctx, sandbox_id, &h->st.run_dir);
-    if (r >= 0)
-        r = qh_paths(h);
-    if (r >= 0)
-        r = qh_knobs(h);
+    r = qh_fresh_state(h, cfg);
     if (r < 0)
         goto fail;
     /* A config QEMU would refuse fails here, before anything exists on the host. */
@@ -401,12 +422,15 @@ static int qemu_load(struct vc_ctx *ctx, void *data, const char *sandbox_id,
     char *dir = NULL;
     int r;
 
-    if (!sandbox_id || !state || !ret)
-        return vc_err(ctx, -EINVAL, "qemu hypervisor: missing sandbox id or state");
+    if (!sandbox_id || !ret || (!state && !cfg))
+        return vc_err(ctx, -EINVAL, "qemu hypervisor: missing sandbox id, state or config");
     r = vc_id_validate(ctx, "sandbox", sandbox_id);
     if (r >= 0)
         r = qh_new(ctx, sandbox_id, cfg, &h);
-    if (r >= 0)
+    /* No state: a create cut short before it saved any; the run directory is all there is. */
+    if (r >= 0 && !state)
+        r = qh_fresh_state(h, cfg);
+    else if (r >= 0)
         r = vc_qemu_hvstate_from_json(ctx, state, &h->st);
     if (r >= 0)
         r = qh_run_dir(ctx, sandbox_id, &dir);
@@ -415,7 +439,7 @@ static int qemu_load(struct vc_ctx *ctx, void *data, const char *sandbox_id,
         r = vc_err(ctx, -EINVAL, "qemu state of sandbox '%s' names run directory '%s', not '%s'",
                    sandbox_id, h->st.run_dir, dir);
     vc_free(ctx, dir);
-    if (r >= 0)
+    if (r >= 0 && state)
         r = qh_paths(h);
     if (r >= 0 && !vc_qemu_path_exists(h->st.run_dir))
         r = vc_err(ctx, -ESRCH, "vm of sandbox '%s' is gone (no '%s')", sandbox_id, h->st.run_dir);
@@ -423,6 +447,7 @@ static int qemu_load(struct vc_ctx *ctx, void *data, const char *sandbox_id,
         qemu_destroy(h ? &h->base : NULL);
         return r;
     }
+    qh_adopt_pidfile(h);
     *ret = &h->base;
     return 0;
 }

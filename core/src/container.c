@@ -223,6 +223,14 @@ int vc_sb_delete_container(struct vc_sandbox *sb, struct vc_container *c)
     return 0;
 }
 
+void vc_sb_forget_container(struct vc_sandbox *sb, struct vc_container *c)
+{
+    size_t i = (size_t) (c - sb->containers);
+
+    (void) vc_store_remove(vc_ctx_store(sb->ctx), sb->id, c->doc.config.id);
+    sb_drop_container(sb, i);
+}
+
 /* --- the API ------------------------------------------------------------------------------ */
 
 /* Opens the sandbox and finds the container: the start of every container call. */

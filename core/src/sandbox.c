@@ -252,9 +252,17 @@ int vc_sb_hv(struct vc_sandbox *sb, struct vc_hv **ret)
     int r;
 
     if (!sb->hv) {
-        if (!sb->doc.hv_state)
+        /* A create or a restart cut short (a crash) may have made the VM before its state was
+         * saved: the backend then looks for what this sandbox left by its id alone. */
+        if (!sb->doc.hv_state && vc_sb_state(sb) != VC_STATE_CREATING &&
+            vc_sb_state(sb) != VC_STATE_STOPPED)
             return vc_err(sb->ctx, -ESRCH, "sandbox '%s' has no vm", sb->id);
         r = vc_hv_load(sb->ctx, &sb->hvb, sb->id, &sb->doc.config.hv, sb->doc.hv_state, &sb->hv);
+        /* The VM on record is gone, but a newer one may stand in its place: a start that made
+         * a fresh VM and was cut short before saving its state. A sandbox id has one VM at a
+         * time, so what the backend finds by the id alone is this sandbox's. */
+        if (r == -ESRCH && sb->doc.hv_state)
+            r = vc_hv_load(sb->ctx, &sb->hvb, sb->id, &sb->doc.config.hv, NULL, &sb->hv);
         if (r < 0)
             return vc_err_prefix(sb->ctx, r, "sandbox '%s': cannot reattach to vm", sb->id);
     }
@@ -489,19 +497,46 @@ static void sb_rollback(struct vc_sandbox *sb)
 {
     struct vc_ctx *ctx = sb->ctx;
     struct vc_err_saved err;
+    bool vm_left = false;
+    int r;
 
     vc_err_save(ctx, &err);
-    while (sb->n_containers)
-        (void) vc_sb_delete_container(sb, &sb->containers[sb->n_containers - 1]);
+    /* A container the guest cannot remove (the agent died, say) goes with the VM below: each
+     * pass takes one container off, so this ends whatever the guest does. */
+    while (sb->n_containers) {
+        struct vc_container *c = &sb->containers[sb->n_containers - 1];
+        if (vc_sb_delete_container(sb, c) < 0)
+            vc_sb_forget_container(sb, c);
+    }
     if (sb->agent)
         (void) vc_agent_stop_sandbox(sb->agent);
     if (sb->hv) {
         (void) vc_hv_stop(sb->hv, false);
-        (void) vc_hv_cleanup(sb->hv);
+        r = vc_hv_cleanup(sb->hv);
+        vm_left = r < 0 && r != -ESRCH;
     }
     if (sb->agent)
         vc_agent_cleanup(sb->agent, sb->id);
-    (void) vc_store_remove(vc_ctx_store(ctx), sb->id, NULL);
+    /* A VM the hypervisor could not clean up stays on record (creating, with its state), so
+     * delete can finish the job; forgetting it would leave a VM nobody knows. Should this save
+     * fail, the record saved before stands (creating as well; delete finds the VM by id). */
+    if (vm_left) {
+        if (vc_sb_set_state(sb, VC_STATE_CREATING) >= 0)
+            (void) vc_sb_save(sb);
+        vc_trace(ctx, "sandbox", "rollback", "%s incomplete: kept for delete", sb->id);
+        (void) vc_err(ctx, err.code, "%s; rollback incomplete: sandbox '%s' kept for delete",
+                      err.msg, sb->id);
+        return;
+    }
+    r = vc_store_remove(vc_ctx_store(ctx), sb->id, NULL);
+    if (r < 0 && r != -ENOENT) {
+        /* The record could not go: it stays as it was last saved (creating, unless the create
+         * got as far as its last save), for delete. */
+        vc_trace(ctx, "sandbox", "rollback", "%s incomplete: kept for delete", sb->id);
+        (void) vc_err(ctx, err.code, "%s; rollback incomplete: sandbox '%s' kept for delete",
+                      err.msg, sb->id);
+        return;
+    }
     vc_trace(ctx, "sandbox", "rollback", "%s", sb->id);
     (void) vc_err_restore(ctx, &err, err.code);
 }
@@ -718,20 +753,34 @@ static int sb_delete(struct vc_sandbox *sb)
     r = vc_sb_require(sb, "delete",
                       VC_BIT(VC_STATE_READY) | VC_BIT(VC_STATE_PAUSED) | VC_BIT(VC_STATE_STOPPED) |
                           VC_BIT(VC_STATE_CREATING));
+    /* In a stopped sandbox nothing runs, whatever a container's own document says (a crash
+     * between the saves of a stop or a start leaves it behind). */
     for (size_t i = 0; r >= 0 && i < sb->n_containers; i++)
         r = vc_ct_require(sb->ctx, &sb->containers[i], "delete",
-                          VC_BIT(VC_STATE_READY) | VC_BIT(VC_STATE_STOPPED));
+                          s == VC_STATE_STOPPED
+                              ? VC_BIT(VC_STATE_READY) | VC_BIT(VC_STATE_STOPPED) |
+                                    VC_BIT(VC_STATE_RUNNING) | VC_BIT(VC_STATE_PAUSED)
+                              : VC_BIT(VC_STATE_READY) | VC_BIT(VC_STATE_STOPPED));
     if (r < 0)
         return r;
     while (sb->n_containers) {
-        r = vc_sb_delete_container(sb, &sb->containers[sb->n_containers - 1]);
+        struct vc_container *c = &sb->containers[sb->n_containers - 1];
+        enum vc_state cs = vc_ct_state(c);
+        /* The VM of a stopped sandbox is down: nothing of its containers is left in a guest. */
+        if (s == VC_STATE_STOPPED && cs != VC_STATE_STOPPED) {
+            vc_sb_forget_container(sb, c);
+            continue;
+        }
+        r = vc_sb_delete_container(sb, c);
         if (r < 0)
             return r;
     }
-    /* A VM still up (ready, paused, or a create cut short) is stopped so none is left. */
-    if (s != VC_STATE_STOPPED && sb->doc.hv_state)
+    /* A VM still up (ready, paused, or a create cut short) is stopped so none is left. A
+     * create or restart cut short may not have saved the VM's state: vc_sb_hv then finds it
+     * by id, and finds nothing (ESRCH) when there is none. */
+    if (s != VC_STATE_STOPPED && (sb->doc.hv_state || s == VC_STATE_CREATING))
         (void) sb_shutdown(sb, true);
-    if (sb->doc.hv_state) {
+    {
         r = vc_sb_hv(sb, &hv);
         /* Stopped on record is not always stopped in fact (a forced stop goes on past a
          * failed VM stop): stopping a stopped VM is harmless, and cleanup needs it down. */
@@ -1041,11 +1090,14 @@ int vc_container_cleanup(struct vc_ctx *ctx, const char *sandbox_id, const char 
     r = vc_sb_find_container(sb, container_id, &c);
     if (r < 0)
         return vc_sb_finish(sb, r);
-    /* kata: when the VM is gone, the agent is marked dead so nothing waits on it. */
-    if (vc_sb_hv(sb, &hv) < 0 || vc_hv_check(hv) < 0) {
+    /* kata: when the VM is gone, the agent is marked dead so nothing waits on it. Only the
+     * hypervisor's word that it is gone counts (ESRCH, as vc_sandbox_check): a check that
+     * failed otherwise says nothing, and the guest is asked as usual. */
+    if (vc_sb_hv(sb, &hv) >= 0 && vc_hv_check(hv) == -ESRCH) {
         if (vc_sb_agent(sb, &agent) >= 0)
             vc_agent_mark_dead(agent);
     }
+    vc_err_clear(sb->ctx);
     r = vc_sb_stop_container(sb, c, force);
     if (r >= 0)
         r = vc_sb_delete_container(sb, c);

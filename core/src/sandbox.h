@@ -98,6 +98,9 @@ int vc_sb_start_container(struct vc_sandbox *sb, struct vc_container *c);
 int vc_sb_stop_container(struct vc_sandbox *sb, struct vc_container *c, bool force);
 /* Removes the container from the guest (if created there), sb and the store. */
 int vc_sb_delete_container(struct vc_sandbox *sb, struct vc_container *c);
+/* Drops the container from sb and (as far as it can) from the store without asking the guest:
+ * for a rollback whose VM goes next, taking the container with it. */
+void vc_sb_forget_container(struct vc_sandbox *sb, struct vc_container *c);
 
 #define VC_BIT(s) (1u << (s))
 /* Containers whose processes exist in the guest and accept calls. */

@@ -482,7 +482,8 @@ static int simhv_load(struct vc_ctx *ctx, void *data, const char *sandbox_id,
     r = hv_cost(ctx, w, "load", sandbox_id);
     if (r < 0)
         return r;
-    r = hv_parse_state(ctx, state, &n, &pid);
+    /* No state: a create cut short before it saved any; whatever VM the sandbox has is its. */
+    r = state ? hv_parse_state(ctx, state, &n, &pid) : 0;
     if (r < 0)
         return r;
     /* A crashed VM is reattached to its remains, so it can be stopped and cleaned up; check
@@ -490,7 +491,7 @@ static int simhv_load(struct vc_ctx *ctx, void *data, const char *sandbox_id,
     p = vm_find(w, sandbox_id);
     if (!p)
         return vc_err(ctx, -ESRCH, "vm of sandbox '%s' is gone", sandbox_id);
-    if (n != (int64_t) p->vm.n || pid != p->vm.pid)
+    if (state && (n != (int64_t) p->vm.n || pid != p->vm.pid))
         return vc_err(ctx, -ESRCH, "vm %" PRId64 " of sandbox '%s' is gone (found vm %" PRIu32 ")",
                       n, sandbox_id, p->vm.n);
     return hv_handle_new(ctx, w, sandbox_id, p->vm.n, ret);

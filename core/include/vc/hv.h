@@ -53,7 +53,9 @@ struct vc_hv_ops {
                   const struct vc_hv_config *cfg, struct vc_hv **ret);
     /* load: reattaches to a VM from the state save_state produced (in another process). It
      * succeeds for a VM that died, so the caller can stop and clean up its remains; check then
-     * reports -ESRCH. -ESRCH from load means nothing of the VM is left. */
+     * reports -ESRCH. -ESRCH from load means nothing of the VM is left. state NULL: a create
+     * was cut short before any state was saved; the backend finds what the sandbox left by
+     * its id alone (-ESRCH when nothing). */
     int (*load)(struct vc_ctx *ctx, void *data, const char *sandbox_id,
                 const struct vc_hv_config *cfg, const char *state, struct vc_hv **ret);
     /* destroy: frees the handle; the VM itself keeps running. NULL-safe, half-built safe. */
