@@ -441,6 +441,17 @@ static void test_created_vm(void **state)
     /* The state only ever names this sandbox's run directory. */
     assert_int_equal(vc_hv_load(f->ctx, &f->be, "other", &f->cfg, st, &hv2), -EINVAL);
     assert_int_equal(vc_hv_load(f->ctx, &f->be, "sb", &f->cfg, "{}", &hv2), -EINVAL);
+    /* Without a state (a create cut short before saving one) the run directory is found by
+     * the sandbox id; no QEMU runs from it, so it reads as created, and only the config can
+     * rebuild the rest. */
+    assert_int_equal(vc_hv_load(f->ctx, &f->be, "sb", NULL, NULL, &hv2), -EINVAL);
+    assert_int_equal(vc_hv_load(f->ctx, &f->be, "sb", &f->cfg, NULL, &hv2), 0);
+    assert_int_equal(vc_hv_query(hv2, &info), 0);
+    assert_int_equal(info.state, VC_VM_STATE_CREATED);
+    assert_int_equal(info.pid, 0);
+    vc_hv_free(hv2);
+    hv2 = NULL;
+    assert_int_equal(vc_hv_load(f->ctx, &f->be, "other", &f->cfg, NULL, &hv2), -ESRCH);
 
     assert_int_equal(vc_hv_stop(hv, false), 0);
     assert_int_equal(vc_hv_query(hv, &info), 0);
@@ -451,6 +462,7 @@ static void test_created_vm(void **state)
     assert_false(exists(f->dir));
     assert_int_equal(vc_hv_cleanup(hv), 0);
     assert_int_equal(vc_hv_load(f->ctx, &f->be, "sb", &f->cfg, st, &hv2), -ESRCH);
+    assert_int_equal(vc_hv_load(f->ctx, &f->be, "sb", &f->cfg, NULL, &hv2), -ESRCH);
     vc_free(f->ctx, st);
     vc_hv_free(hv);
 }
