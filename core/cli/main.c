@@ -131,6 +131,10 @@ static const struct vcctl_cmd vcctl_cmds[] = {
      "Notices a VM that died (the sandbox then becomes stopped) and an agent that does not\n"
      "answer.\n",
      0, 1, 1, false, vcctl_cmd_check},
+    {"sync-time", "ID", "set the guest's clock to the host's wall clock",
+     "Sends the host's wall-clock time to the agent (SetGuestDateTime), as kata does for a VM\n"
+     "whose clock fell behind (a VM from a template, a resumed VM).\n",
+     0, 1, 1, false, vcctl_cmd_sync_time},
     {"config", "", "print the configuration in effect",
      "Prints which file was read and the configuration with its defaults (JSON).\n", 0, 0, 0, false,
      vcctl_cmd_config},

@@ -303,6 +303,16 @@ int vcctl_cmd_resume(struct vcctl *v, const struct vcctl_args *a)
     return sb_toggle(v, a, false);
 }
 
+int vcctl_cmd_sync_time(struct vcctl *v, const struct vcctl_args *a)
+{
+    int r = vcctl_open(v);
+
+    if (r != VCCTL_EXIT_OK)
+        return r;
+    r = vc_sandbox_set_guest_date_time(v->ctx, a->pos[0]);
+    return r < 0 ? vcctl_fail(v, "sync-time", r) : vcctl_print_after(v, "sync-time", a->pos[0]);
+}
+
 /* --- queries ---------------------------------------------------------------------------------- */
 
 int vcctl_cmd_state(struct vcctl *v, const struct vcctl_args *a)

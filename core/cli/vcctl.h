@@ -215,6 +215,7 @@ int vcctl_cmd_start(struct vcctl *v, const struct vcctl_args *a);
 int vcctl_cmd_stop(struct vcctl *v, const struct vcctl_args *a);
 int vcctl_cmd_delete(struct vcctl *v, const struct vcctl_args *a);
 int vcctl_cmd_pause(struct vcctl *v, const struct vcctl_args *a);
+int vcctl_cmd_sync_time(struct vcctl *v, const struct vcctl_args *a);
 int vcctl_cmd_resume(struct vcctl *v, const struct vcctl_args *a);
 int vcctl_cmd_state(struct vcctl *v, const struct vcctl_args *a);
 int vcctl_cmd_list(struct vcctl *v, const struct vcctl_args *a);
