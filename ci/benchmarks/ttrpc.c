@@ -3,9 +3,11 @@
  * one process over a unix socketpair, one call at a time and 64 in flight, against the raw
  * socket limit: a plain write/read ping-pong of the same byte counts on another socketpair,
  * without and with a poll(2) before each read. Prints microseconds per round trip and calls
- * per second. Figures only: nothing asserted. Real-world tool: uses the wall clock directly. */
+ * per second (with --machine as "key value" lines for ci/bench). Figures only: nothing
+ * asserted. Real-world tool: uses the wall clock directly. */
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,14 +187,21 @@ static int run_raw(unsigned n, size_t req, size_t resp, bool with_poll)
     return r;
 }
 
-static void report(const char *what, unsigned n, double secs)
+/* One figure: a text line, or "<key>_us" and "<key>_per_s" lines with --machine. */
+static void report(bool machine, const char *key, const char *what, unsigned n, double secs)
 {
-    printf("  %-44s %8.2f us/call  %10.0f calls/s\n", what, secs * 1e6 / n, n / secs);
+    if (machine) {
+        printf("%s_us %.3f\n", key, secs * 1e6 / n);
+        printf("%s_per_s %.0f\n", key, n / secs);
+    } else {
+        printf("  %-44s %8.2f us/call  %10.0f calls/s\n", what, secs * 1e6 / n, n / secs);
+    }
 }
 
 int main(int argc, char **argv)
 {
-    unsigned n = argc > 1 ? (unsigned) strtoul(argv[1], NULL, 10) : 20000;
+    bool machine = argc > 1 && strcmp(argv[1], "--machine") == 0;
+    unsigned n = argc > 1 + machine ? (unsigned) strtoul(argv[1 + machine], NULL, 10) : 20000;
     struct vc_ttrpc_stats st;
     struct bench b = {0};
     size_t req, resp;
@@ -200,7 +209,7 @@ int main(int argc, char **argv)
     int r;
 
     if (n == 0) {
-        fprintf(stderr, "usage: bench_ttrpc [ROUND_TRIPS]\n");
+        fprintf(stderr, "usage: bench_ttrpc [--machine] [ROUND_TRIPS]\n");
         return 2;
     }
     r = bench_setup(&b);
@@ -214,22 +223,27 @@ int main(int argc, char **argv)
     vc_ttrpc_client_stats(b.cl, &st);
     req = (size_t) (st.bytes_out / 100);
     resp = (size_t) (st.bytes_in / 100);
-    printf("ttrpc unary round trip, grpc.Health/Check, %u calls, one process, unix socketpair\n",
-           n);
-    printf("  frames: request %zu bytes, response %zu bytes (headers included)\n", req, resp);
+    if (machine) {
+        printf("calls %u\nrequest_bytes %zu\nresponse_bytes %zu\n", n, req, resp);
+    } else {
+        printf("ttrpc unary round trip, grpc.Health/Check, %u calls, one process, unix "
+               "socketpair\n",
+               n);
+        printf("  frames: request %zu bytes, response %zu bytes (headers included)\n", req, resp);
+    }
     if (r >= 0) {
         t0 = wall_seconds();
         r = run_serial(&b, n);
         t1 = wall_seconds();
         if (r >= 0)
-            report("ttrpc client+server, 1 in flight", n, t1 - t0);
+            report(machine, "unary", "ttrpc client+server, 1 in flight", n, t1 - t0);
     }
     if (r >= 0) {
         t0 = wall_seconds();
         r = run_pipelined(&b, n);
         t1 = wall_seconds();
         if (r >= 0)
-            report("ttrpc client+server, 64 in flight", n, t1 - t0);
+            report(machine, "pipelined", "ttrpc client+server, 64 in flight", n, t1 - t0);
     }
     if (r < 0)
         fprintf(stderr, "bench_ttrpc: %s\n", vc_ctx_errmsg(b.ctx));
@@ -239,7 +253,8 @@ int main(int argc, char **argv)
         r = run_raw(n, req, resp, with_poll);
         t1 = wall_seconds();
         if (r >= 0)
-            report(with_poll ? "raw write/read ping-pong, poll before read"
+            report(machine, with_poll ? "raw_poll" : "raw",
+                   with_poll ? "raw write/read ping-pong, poll before read"
                              : "raw write/read ping-pong (the socket limit)",
                    n, t1 - t0);
     }

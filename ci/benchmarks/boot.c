@@ -8,14 +8,17 @@
  * Prints every run, the medians and the differences, and, since a TCG boot varies by a few
  * hundred ms from run to run, the runtime's own time measured inside the API boot: before QEMU
  * is forked (store, run dir, command line) and after the agent's first Check reply (the RPCs that
- * follow, the store). Figures only: nothing asserted.
+ * follow, the store). With --machine the medians go to stdout as "key value" lines (for
+ * ci/bench) and the table to stderr. Figures only: nothing asserted.
  *
- *   bench_boot [--runs N] [--accel tcg|kvm] [--guest DIR]   (DIR: $VC_GUEST_DIR by default) */
+ *   bench_boot [--runs N] [--accel tcg|kvm] [--guest DIR] [--machine]
+ *                                                           (DIR: $VC_GUEST_DIR by default) */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +45,7 @@ struct boot {
     struct marks m;     /* the current API boot's milestones */
     const char *guest;  /* guest image directory */
     const char *accel;  /* "tcg" or "kvm" */
+    bool machine;       /* --machine: medians as key value lines, the table on stderr */
     char kernel[1100];  /* guest kernel */
     char initrd[1100];  /* guest initramfs */
     char root[64];      /* temporary root */
@@ -247,6 +251,7 @@ static int parse(int argc, char **argv, struct boot *b, int *runs)
     static const struct option opts[] = {{"runs", required_argument, NULL, 'n'},
                                          {"accel", required_argument, NULL, 'a'},
                                          {"guest", required_argument, NULL, 'g'},
+                                         {"machine", no_argument, NULL, 'm'},
                                          {NULL, 0, NULL, 0}};
     int c;
 
@@ -259,6 +264,8 @@ static int parse(int argc, char **argv, struct boot *b, int *runs)
             b->accel = optarg;
         else if (c == 'g')
             b->guest = optarg;
+        else if (c == 'm')
+            b->machine = true;
         else
             return -1;
     }
@@ -277,14 +284,16 @@ int main(int argc, char **argv)
     struct boot b = {0};
     char dir[128], **sargv = NULL;
     int runs = 5, ok = 0;
+    FILE *out;
 
     if (parse(argc, argv, &b, &runs) < 0) {
         fprintf(stderr,
-                "usage: bench_boot [--runs 1..%d] [--accel tcg|kvm] [--guest DIR]\n"
+                "usage: bench_boot [--runs 1..%d] [--accel tcg|kvm] [--guest DIR] [--machine]\n"
                 "(the guest directory defaults to $VC_GUEST_DIR)\n",
                 RUNS_MAX);
         return 2;
     }
+    out = b.machine ? stderr : stdout;
     /* The backend reads its accelerator here; the raw boots use the same one. */
     (void) setenv("VC_QEMU_ACCEL", b.accel, 1);
     strcpy(b.root, "/tmp/vcboot-XXXXXX");
@@ -300,16 +309,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_boot: %s\n", vc_ctx_errmsg(b.ctx));
         return 1;
     }
-    printf("boot to agent ready, q35, %s, 1 vCPU, 256 MiB, %d runs each (seconds)\n", b.accel,
-           runs);
-    printf("%6s %9s %9s %9s %12s %12s\n", "run", "raw-min", "raw-same", "api", "api-pre-fork",
-           "api-post-ack");
+    fprintf(out, "boot to agent ready, q35, %s, 1 vCPU, 256 MiB, %d runs each (seconds)\n", b.accel,
+            runs);
+    fprintf(out, "%6s %9s %9s %9s %12s %12s\n", "run", "raw-min", "raw-same", "api", "api-pre-fork",
+            "api-post-ack");
     for (int i = 0; i < runs; i++) {
         min[ok] = raw_boot(&b, min_argv(&b, dir), dir);
         same[ok] = raw_boot(&b, sargv, dir);
         api[ok] = api_boot(&b, i, &pre[ok], &post[ok]);
-        printf("%6d %9.3f %9.3f %9.3f %12.3f %12.3f\n", i + 1, min[ok], same[ok], api[ok], pre[ok],
-               post[ok]);
+        fprintf(out, "%6d %9.3f %9.3f %9.3f %12.3f %12.3f\n", i + 1, min[ok], same[ok], api[ok],
+                pre[ok], post[ok]);
         if (min[ok] >= 0 && same[ok] >= 0 && api[ok] >= 0 && pre[ok] >= 0 && post[ok] >= 0)
             ok++;
     }
@@ -323,7 +332,16 @@ int main(int argc, char **argv)
     m_api = median(api, ok);
     m_pre = median(pre, ok);
     m_post = median(post, ok);
-    printf("median %9.3f %9.3f %9.3f %12.3f %12.3f\n", m_min, m_same, m_api, m_pre, m_post);
+    fprintf(out, "median %9.3f %9.3f %9.3f %12.3f %12.3f\n", m_min, m_same, m_api, m_pre, m_post);
+    if (b.machine) {
+        printf("accel %s\nruns %d\nruns_ok %d\n", b.accel, runs, ok);
+        printf("raw_min_s %.4f\nraw_same_s %.4f\napi_s %.4f\n", m_min, m_same, m_api);
+        printf("api_pre_fork_ms %.2f\napi_post_ack_ms %.2f\nown_ms %.2f\n", m_pre * 1000,
+               m_post * 1000, (m_pre + m_post) * 1000);
+        printf("api_minus_raw_same_ms %.1f\napi_minus_raw_min_ms %.1f\n", (m_api - m_same) * 1000,
+               (m_api - m_min) * 1000);
+        return 0;
+    }
     printf("api - raw (medians, TCG boot noise included): %+.0f ms over the same argv, %+.0f ms "
            "over the minimal one\n",
            (m_api - m_same) * 1000, (m_api - m_min) * 1000);

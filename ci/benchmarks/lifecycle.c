@@ -4,7 +4,8 @@
  * unchanged runtime API; with --wire the runtime's kata backend speaks ttrpc to the mock agent's
  * server over the simulated network instead of calling the guest model in-process. Prints
  * lifecycles per second of wall time on one core, virtual time per lifecycle, the virtual:wall
- * ratio and the peak resident set. Figures only: nothing asserted. */
+ * ratio and the peak resident set; with --machine the same figures as "key value" lines for
+ * ci/bench. Figures only: nothing asserted. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -125,17 +126,64 @@ static int lifecycle(struct vc_ctx *ctx, bool wire)
     return r;
 }
 
+/* The figures as "key value" lines, one each, for scripts. */
+static void print_machine(const struct bench *b, long n, double wall, uint64_t virt,
+                          const struct rusage *ru)
+{
+    printf("agent %s\n", b->use_wire ? "wire" : "direct");
+    printf("lifecycles %ld\n", n);
+    printf("wall_s %.6f\n", wall);
+    printf("lifecycles_per_s %.1f\n", (double) n / wall);
+    printf("wall_us_per_lifecycle %.2f\n", wall * 1e6 / (double) n);
+    printf("virtual_ms_per_lifecycle %.3f\n", (double) virt / 1e6 / (double) n);
+    printf("virtual_wall_ratio %.1f\n", (double) virt / 1e9 / wall);
+    printf("events %llu\n", (unsigned long long) simhv_world_event_count(b->world));
+    printf("trace_records %llu\n", (unsigned long long) simhv_world_trace_count(b->world));
+    printf("peak_rss_kib %ld\n", ru->ru_maxrss);
+}
+
+static void print_text(const struct bench *b, long n, double wall, uint64_t virt,
+                       const struct rusage *ru)
+{
+    printf("agent                %s\n", b->use_wire
+                                            ? "kata over ttrpc on the simulated network (wire)"
+                                            : "in-process mock (direct)");
+    printf("lifecycles           %ld (run sandbox with 1 container, exec, wait, stop, delete)\n",
+           n);
+    printf("wall                 %.3f s\n", wall);
+    printf("lifecycles/s         %.0f (one core)\n", (double) n / wall);
+    printf("wall per lifecycle   %.1f us\n", wall * 1e6 / (double) n);
+    printf("virtual per lifecycle %.1f ms\n", (double) virt / 1e6 / (double) n);
+    printf("virtual:wall         %.0f:1\n", (double) virt / 1e9 / wall);
+    printf("events               %llu\n", (unsigned long long) simhv_world_event_count(b->world));
+    printf("trace records        %llu\n", (unsigned long long) simhv_world_trace_count(b->world));
+    printf("peak rss             %ld KiB\n", ru->ru_maxrss);
+}
+
 int main(int argc, char **argv)
 {
-    struct bench b = {.use_wire = argc > 1 && strcmp(argv[1], "--wire") == 0};
-    long n = argc > 1 + b.use_wire ? strtol(argv[1 + b.use_wire], NULL, 10) : 20000;
+    struct bench b = {0};
+    bool machine = false;
+    long n = 20000;
     struct rusage ru;
     double t0, wall;
     uint64_t virt;
     int r;
 
+    for (int i = 1; i < argc; i++) {
+        char *end;
+        if (strcmp(argv[i], "--wire") == 0) {
+            b.use_wire = true;
+        } else if (strcmp(argv[i], "--machine") == 0) {
+            machine = true;
+        } else {
+            n = strtol(argv[i], &end, 10);
+            if (*end)
+                n = 0;
+        }
+    }
     if (n <= 0) {
-        fprintf(stderr, "usage: %s [--wire] [LIFECYCLES]\n", argv[0]);
+        fprintf(stderr, "usage: %s [--wire] [--machine] [LIFECYCLES]\n", argv[0]);
         return 2;
     }
     r = bench_setup(&b, 1);
@@ -155,19 +203,10 @@ int main(int argc, char **argv)
         return 1;
     }
     (void) getrusage(RUSAGE_SELF, &ru);
-    printf("agent                %s\n", b.use_wire
-                                            ? "kata over ttrpc on the simulated network (wire)"
-                                            : "in-process mock (direct)");
-    printf("lifecycles           %ld (run sandbox with 1 container, exec, wait, stop, delete)\n",
-           n);
-    printf("wall                 %.3f s\n", wall);
-    printf("lifecycles/s         %.0f (one core)\n", (double) n / wall);
-    printf("wall per lifecycle   %.1f us\n", wall * 1e6 / (double) n);
-    printf("virtual per lifecycle %.1f ms\n", (double) virt / 1e6 / (double) n);
-    printf("virtual:wall         %.0f:1\n", (double) virt / 1e9 / wall);
-    printf("events               %llu\n", (unsigned long long) simhv_world_event_count(b.world));
-    printf("trace records        %llu\n", (unsigned long long) simhv_world_trace_count(b.world));
-    printf("peak rss             %ld KiB\n", ru.ru_maxrss);
+    if (machine)
+        print_machine(&b, n, wall, virt, &ru);
+    else
+        print_text(&b, n, wall, virt, &ru);
     bench_teardown(&b);
     return 0;
 }
