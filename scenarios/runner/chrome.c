@@ -2,8 +2,10 @@
 /* The trace of a session in Chrome's trace-event JSON format, which Perfetto (ui.perfetto.dev)
  * and chrome://tracing open: one process per run ("<scenario> seed=N"), one thread per trace
  * category (step, sandbox, agent, ttrpc, net, hv, disk, fault, ...), each scenario step as a
- * slice from its start to its result, every other record as an instant event with its detail.
- * Timestamps are virtual time in microseconds. Written from the JSON lines each run keeps. */
+ * slice from its start to its result, every ttrpc call as a slice from its send to its answer
+ * (the runtime's "call" to "done", the guest's "serve" to "reply"), every record as an instant
+ * event with its detail. Timestamps are virtual time in microseconds. Written from the JSON lines
+ * each run keeps. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,16 +17,27 @@
 #include "vcsim.h"
 
 #define CHROME_CATS_MAX 64 /* categories given a thread of their own; the rest share one */
+#define CHROME_OPEN_MAX 64 /* ttrpc calls awaiting their answer at once (older ones drop) */
+#define CHROME_KEY_MAX  96 /* "[runtime] id=3 grpc.AgentService/CreateContainer" */
+
+/* A ttrpc call seen going out, waiting for its answer. */
+struct chrome_open {
+    char key[CHROME_KEY_MAX]; /* context, connection and stream id, method: the pairing key */
+    uint64_t ts;              /* when it went out, ns */
+    bool used;                /* slot taken */
+};
 
 /* The categories seen in one run, in order of first appearance: thread ids 1, 2, ... */
 struct chrome_run {
-    const char *cats[CHROME_CATS_MAX];   /* category names (borrowed from the parsed line) */
-    json_object *lines[CHROME_CATS_MAX]; /* the parsed lines that own those names */
-    size_t n_cats;                       /* categories named */
-    char step_name[64];                  /* the step in progress, "" if none */
-    char step_detail[128];               /* its detail */
-    uint64_t step_ts;                    /* its start, ns */
-    bool in_step;                        /* a step started and has no result yet */
+    const char *cats[CHROME_CATS_MAX];        /* category names (borrowed from the parsed line) */
+    json_object *lines[CHROME_CATS_MAX];      /* the parsed lines that own those names */
+    size_t n_cats;                            /* categories named */
+    char step_name[64];                       /* the step in progress, "" if none */
+    char step_detail[128];                    /* its detail */
+    uint64_t step_ts;                         /* its start, ns */
+    bool in_step;                             /* a step started and has no result yet */
+    struct chrome_open open[CHROME_OPEN_MAX]; /* ttrpc calls in flight */
+    size_t next_open;                         /* slot the next call takes when all are used */
 };
 
 static const char *chrome_str(json_object *o, const char *key)
@@ -71,8 +84,74 @@ static void chrome_ts(struct vcsim_buf *b, uint64_t ns)
     vcsim_buf_printf(b, "%" PRIu64 ".%03u", ns / 1000, (unsigned) (ns % 1000));
 }
 
-/* One record: a step's start is remembered, its result closes the slice; others are
- * instants. */
+/* The first n space-separated words of detail ("[runtime] id=3 grpc.Health/Check r=0": 3) into
+ * key; false when there are fewer. */
+static bool chrome_key(const char *detail, unsigned n, char *key, size_t len)
+{
+    const char *p = detail;
+
+    /* p ends up at the end of the nth word: after n-1 spaces, the next space or the end. */
+    for (unsigned i = 1; i < n; i++) {
+        p = strchr(p, ' ');
+        if (!p)
+            return false;
+        p++;
+    }
+    p += strcspn(p, " ");
+    if ((size_t) (p - detail) >= len)
+        return false;
+    (void) snprintf(key, len, "%.*s", (int) (p - detail), detail);
+    return true;
+}
+
+/* ttrpc's call/serve opens a slice, done/reply closes it (on thread tid). */
+static void chrome_rpc(struct vcsim_buf *b, struct chrome_run *cr, size_t pid, size_t tid,
+                       const char *name, const char *detail, uint64_t ts)
+{
+    bool out = strcmp(name, "call") == 0 || strcmp(name, "serve") == 0;
+    bool back = strcmp(name, "done") == 0 || strcmp(name, "reply") == 0;
+    unsigned words = strcmp(name, "call") == 0 || strcmp(name, "done") == 0 ? 3 : 4;
+    char key[CHROME_KEY_MAX];
+    const char *method;
+
+    if ((!out && !back) || !chrome_key(detail, words, key, sizeof(key)))
+        return;
+    if (out) {
+        size_t i = 0;
+        while (i < CHROME_OPEN_MAX && cr->open[i].used)
+            i++;
+        if (i == CHROME_OPEN_MAX)
+            i = cr->next_open++ % CHROME_OPEN_MAX;
+        (void) snprintf(cr->open[i].key, sizeof(cr->open[i].key), "%s", key);
+        cr->open[i].ts = ts;
+        cr->open[i].used = true;
+        return;
+    }
+    for (size_t i = 0; i < CHROME_OPEN_MAX; i++) {
+        if (!cr->open[i].used || strcmp(cr->open[i].key, key) != 0)
+            continue;
+        cr->open[i].used = false;
+        method = strrchr(key, ' ');
+        method = method ? method + 1 : key;
+        vcsim_buf_add(b, ",\n{\"name\":", 10);
+        vcsim_buf_json_str(b, strrchr(method, '/') ? strrchr(method, '/') + 1 : method,
+                           strlen(strrchr(method, '/') ? strrchr(method, '/') + 1 : method));
+        vcsim_buf_printf(b, ",\"cat\":\"rpc\",\"ph\":\"X\",\"pid\":%zu,\"tid\":%zu,\"ts\":", pid,
+                         tid);
+        chrome_ts(b, cr->open[i].ts);
+        vcsim_buf_add(b, ",\"dur\":", 7);
+        chrome_ts(b, ts > cr->open[i].ts ? ts - cr->open[i].ts : 0);
+        vcsim_buf_add(b, ",\"args\":{\"call\":", 16);
+        vcsim_buf_json_str(b, key, strlen(key));
+        vcsim_buf_add(b, ",\"answer\":", 10);
+        vcsim_buf_json_str(b, detail, strlen(detail));
+        vcsim_buf_add(b, "}}", 2);
+        return;
+    }
+}
+
+/* One record: a step's start is remembered, its result closes the slice; ttrpc calls become
+ * slices too; every other record is an instant. */
 static void chrome_record(struct vcsim_buf *b, struct chrome_run *cr, size_t pid, json_object *o)
 {
     const char *cat = chrome_str(o, "cat"), *name = chrome_str(o, "name");
@@ -103,6 +182,11 @@ static void chrome_record(struct vcsim_buf *b, struct chrome_run *cr, size_t pid
         cr->in_step = false;
         return;
     }
+    if (strcmp(cat, "ttrpc") == 0)
+        chrome_rpc(b, cr, pid,
+                   strncmp(detail, "[guest]", 7) == 0 ? chrome_tid(b, cr, pid, o, "ttrpc (guest)")
+                                                      : tid,
+                   name, detail, ts);
     vcsim_buf_add(b, ",\n{\"name\":", 10);
     vcsim_buf_json_str(b, name, strlen(name));
     vcsim_buf_add(b, ",\"cat\":", 7);
