@@ -204,6 +204,26 @@ static bool sweep_applies(const char *point, enum simhv_action a)
     }
 }
 
+/* Whether a rule can leave the store one step behind what happened: a failed save (the
+ * allocator, the store, the disk, the states the hypervisor and the agent hand over for it) or
+ * a crash. */
+static bool sweep_lags(const struct simhv_fault_rule *f)
+{
+    return strcmp(f->point, "alloc") == 0 || sweep_is(f->point, "disk.") ||
+           sweep_is(f->point, "store.") || strcmp(f->point, "agent.Save") == 0 ||
+           strcmp(f->point, "hv.save_state") == 0 || f->action == SIMHV_ACTION_RUNTIME_CRASH ||
+           f->action == SIMHV_ACTION_HOST_CRASH || f->action == SIMHV_ACTION_TORN_WRITE;
+}
+
+/* Whether the scenario's own plan can leave the store behind. */
+static bool sweep_plan_lags(const struct vcsim_scenario *sc)
+{
+    for (size_t i = 0; i < sc->n_faults; i++)
+        if (sweep_lags(&sc->faults[i]))
+            return true;
+    return false;
+}
+
 static int sweep_plan_faults(struct cli_session *s, struct sweep_plan *p,
                              const struct sweep_base *b)
 {
@@ -211,6 +231,7 @@ static int sweep_plan_faults(struct cli_session *s, struct sweep_plan *p,
                                                 SIMHV_ACTION_VM_CRASH, SIMHV_ACTION_RESET,
                                                 SIMHV_ACTION_TORN_WRITE};
     uint64_t max = s->o.max_hits ? s->o.max_hits : 1;
+    bool lags = sweep_plan_lags(s->scenarios[b->scenario]);
     int r = 0;
 
     for (size_t i = 0; r >= 0 && i < b->res->n_points; i++) {
@@ -237,6 +258,8 @@ static int sweep_plan_faults(struct cli_session *s, struct sweep_plan *p,
                 r = sweep_add(s, p, b, 1,
                               sweep_label("%s#%" PRIu64 " %s", pt->name, nth,
                                           simhv_action_to_string(actions[a])));
+                if (r >= 0 && (lags || sweep_lags(f)))
+                    s->runs[s->n_runs - 1].skip = SWEEP_LAG_SKIP;
             }
     }
     return r;
@@ -346,17 +369,6 @@ static void sweep_draw_action(uint64_t *st, const char *point, struct simhv_faul
         f->delay_ns = (1 + sweep_below(st, 120)) * UINT64_C(1000000000);
 }
 
-/* Whether a rule can leave the store one step behind what happened: a failed save (the
- * allocator, the store, the disk, the states the hypervisor and the agent hand over for it) or
- * a crash. */
-static bool sweep_lags(const struct simhv_fault_rule *f)
-{
-    return strcmp(f->point, "alloc") == 0 || sweep_is(f->point, "disk.") ||
-           sweep_is(f->point, "store.") || strcmp(f->point, "agent.Save") == 0 ||
-           strcmp(f->point, "hv.save_state") == 0 || f->action == SIMHV_ACTION_RUNTIME_CRASH ||
-           f->action == SIMHV_ACTION_HOST_CRASH || f->action == SIMHV_ACTION_TORN_WRITE;
-}
-
 /* A random plan of 1..max rules over the baseline's points. */
 static int sweep_draw(struct cli_session *s, struct sweep_plan *p, const struct sweep_base *b,
                       uint64_t seed)
@@ -389,8 +401,9 @@ static int sweep_draw(struct cli_session *s, struct sweep_plan *p, const struct 
                   sweep_label("plan of %zu rule%s", n, n == 1 ? "" : "s"));
     /* A plan that fails a save or crashes is held to what the crash and alloc sweeps
      * promise: the store may lag one step behind the VM and the guest. */
-    for (size_t i = 0; r >= 0 && i < n; i++)
-        if (sweep_lags(&p->rules[p->n_rules - n + i]))
+    for (size_t i = 0; r >= 0 && i <= n; i++)
+        if (i == n ? sweep_plan_lags(s->scenarios[b->scenario])
+                   : sweep_lags(&p->rules[p->n_rules - n + i]))
             s->runs[s->n_runs - 1].skip = SWEEP_LAG_SKIP;
     return r;
 }
