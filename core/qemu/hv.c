@@ -963,24 +963,28 @@ static int qh_block_port(struct qemu_hv *h, const char *id, int32_t *ret)
                   h->st.root_ports);
 }
 
-/* The guest's PCI path of the device on root port port: "<port slot>/00". Best effort. */
-static char *qh_block_guest_path(struct qemu_hv *h, struct vc_qmp *q, int32_t port)
+/* The guest's PCI path of device id: behind root port port, "<port's slot>/00"; on the root bus
+ * (pc, no root ports: port -1), "<its own slot>", the slot QEMU chose. Best effort. */
+static char *qh_block_guest_path(struct qemu_hv *h, struct vc_qmp *q, const char *id, int32_t port)
 {
     struct json_object *args = json_object_new_object(), *ret = NULL;
-    char path[64];
+    char path[96];
     char *s = NULL;
     int32_t devfn;
 
-    if (!args || port < 0)
+    if (!args)
         goto out;
-    (void) snprintf(path, sizeof(path), "/machine/peripheral/rp%d", (int) port);
+    if (port >= 0)
+        (void) snprintf(path, sizeof(path), "/machine/peripheral/rp%d", (int) port);
+    else
+        (void) snprintf(path, sizeof(path), "/machine/peripheral/%s", id);
     json_object_object_add(args, "path", json_object_new_string(path));
     json_object_object_add(args, "property", json_object_new_string("addr"));
     if (vc_qmp_execute(q, "qom-get", args, 0, &ret) < 0 || !json_object_is_type(ret, json_type_int))
         goto out;
     devfn = json_object_get_int(ret);
     if (devfn >= 0 && devfn < 256)
-        s = vc_strdupf(h->base.ctx, "%02x/00", (unsigned) devfn >> 3);
+        s = vc_strdupf(h->base.ctx, port >= 0 ? "%02x/00" : "%02x", (unsigned) devfn >> 3);
 out:
     vc_err_clear(h->base.ctx);
     json_object_put(args);
@@ -1045,7 +1049,7 @@ static int qh_add_block(struct qemu_hv *h, struct vc_device *dev)
     v[h->st.n_blocks++] = rec;
     h->st.block_next++;
     vc_free(ctx, dev->guest_path);
-    dev->guest_path = qh_block_guest_path(h, q, rec.port);
+    dev->guest_path = qh_block_guest_path(h, q, dev->id, rec.port);
     return 0;
 }
 

@@ -644,6 +644,97 @@ START_TEST(test_hv_direct)
 }
 END_TEST
 
+/* A runtime that crashed mid-start left QEMU running with a state that predates it (pid 0), or
+ * with no state at all: load finds QEMU through its pid file, and stop and cleanup remove it. */
+START_TEST(test_reattach_without_state)
+{
+    struct vc_container_config c1;
+    struct vc_sandbox_config cfg;
+    struct vc_hv_backend be;
+    struct vc_hv *hv = NULL;
+    struct vc_vm_info info;
+    char *created = NULL;
+    pid_t pid;
+    struct fx f;
+
+    fx_init(&f);
+    sb_config(&f, "nost", &c1, &cfg);
+    ck_assert_int_eq(vc_ctx_hv_backend(f.ctx, "qemu", &be), 0);
+    ck_assert_msg(vc_hv_create(f.ctx, &be, "nost", &cfg.hv, &hv) == 0, "create: %s",
+                  vc_ctx_errmsg(f.ctx));
+    ck_assert_int_eq(vc_hv_save_state(hv, &created), 0);
+    ck_assert_msg(vc_hv_start(hv, BOOT_MS) == 0, "start: %s", vc_ctx_errmsg(f.ctx));
+    vc_hv_free(hv); /* the process "crashes": QEMU runs on */
+    pid = vm_pid(&f, "nost");
+    ck_assert_int_gt(pid, 0);
+    ck_assert(pid_running(pid));
+
+    ck_assert_msg(vc_hv_load(f.ctx, &be, "nost", &cfg.hv, created, &hv) == 0, "load: %s",
+                  vc_ctx_errmsg(f.ctx));
+    ck_assert_int_eq(vc_hv_query(hv, &info), 0);
+    ck_assert_int_eq(info.pid, pid);
+    ck_assert_int_eq(info.state, VC_VM_STATE_RUNNING);
+    vc_hv_free(hv);
+    hv = NULL;
+
+    ck_assert_msg(vc_hv_load(f.ctx, &be, "nost", &cfg.hv, NULL, &hv) == 0, "load: %s",
+                  vc_ctx_errmsg(f.ctx));
+    ck_assert_int_eq(vc_hv_query(hv, &info), 0);
+    ck_assert_int_eq(info.pid, pid);
+    ck_assert_int_eq(vc_hv_cleanup(hv), -EBUSY);
+    ck_assert_msg(vc_hv_stop(hv, false) == 0, "stop: %s", vc_ctx_errmsg(f.ctx));
+    ck_assert(!pid_running(pid));
+    ck_assert_int_eq(vc_hv_cleanup(hv), 0);
+    vc_hv_free(hv);
+    hv = NULL;
+    ck_assert_int_eq(vc_hv_load(f.ctx, &be, "nost", &cfg.hv, NULL, &hv), -ESRCH);
+    vc_free(f.ctx, created);
+    fx_done(&f);
+}
+END_TEST
+
+/* The pc machine has no PCIe root ports: a block device goes on the PCI bus, and comes off. */
+START_TEST(test_pc_block)
+{
+    struct vc_device blk = {.type = VC_DEVICE_BLOCK, .id = "blk0"};
+    struct vc_container_config c1;
+    struct vc_sandbox_config cfg;
+    struct vc_hv_backend be;
+    struct vc_hv *hv = NULL;
+    struct vc_vm_info info;
+    char *s = NULL;
+    struct fx f;
+
+    fx_init(&f);
+    sb_config(&f, "pcb", &c1, &cfg);
+    cfg.hv.machine_type = "pc";
+    ck_assert_int_eq(vc_ctx_hv_backend(f.ctx, "qemu", &be), 0);
+    ck_assert_msg(vc_hv_create(f.ctx, &be, "pcb", &cfg.hv, &hv) == 0, "create: %s",
+                  vc_ctx_errmsg(f.ctx));
+    ck_assert_msg(vc_hv_start(hv, BOOT_MS) == 0, "start: %s", vc_ctx_errmsg(f.ctx));
+    ck_assert_int_eq(vc_hv_agent_endpoint(hv, &s), 0);
+    agent_ready(f.ctx, s);
+    vc_free(f.ctx, s);
+    ck_assert_msg(vc_hv_hotplug_add(hv, &blk) == 0, "block: %s", vc_ctx_errmsg(f.ctx));
+    /* Its slot on the root bus, as QEMU chose it: one PCI path element ("05"). */
+    ck_assert_ptr_nonnull(blk.guest_path);
+    ck_assert_uint_eq(strlen(blk.guest_path), 2);
+    ck_assert(strspn(blk.guest_path, "0123456789abcdef") == 2);
+    ck_assert_str_ne(blk.guest_path, "00");
+    vc_free(f.ctx, blk.guest_path);
+    blk.guest_path = NULL;
+    ck_assert_int_eq(vc_hv_query(hv, &info), 0);
+    ck_assert_uint_eq(info.n_devices, 1);
+    ck_assert_msg(vc_hv_hotplug_remove(hv, &blk) == 0, "unplug: %s", vc_ctx_errmsg(f.ctx));
+    ck_assert_int_eq(vc_hv_query(hv, &info), 0);
+    ck_assert_uint_eq(info.n_devices, 0);
+    ck_assert_msg(vc_hv_stop(hv, false) == 0, "stop: %s", vc_ctx_errmsg(f.ctx));
+    ck_assert_int_eq(vc_hv_cleanup(hv), 0);
+    vc_hv_free(hv);
+    fx_done(&f);
+}
+END_TEST
+
 static void add_case(Suite *s, const char *name, const TTest *test)
 {
     TCase *tc = tcase_create(name);
@@ -663,6 +754,8 @@ static Suite *qemu_suite(void)
     add_case(s, "killed", test_killed);
     add_case(s, "failed_start", test_failed_start);
     add_case(s, "hv_direct", test_hv_direct);
+    add_case(s, "reattach_without_state", test_reattach_without_state);
+    add_case(s, "pc_block", test_pc_block);
     return s;
 }
 
