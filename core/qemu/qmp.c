@@ -1560,7 +1560,7 @@ static int qmp_hotcpu_parse(struct vc_ctx *ctx, struct json_object *e, struct vc
 
 int vc_qmp_query_hotpluggable_cpus(struct vc_qmp *q, struct vc_qmp_hotcpu **ret, size_t *ret_n)
 {
-    void *v;
+    void *v = NULL;
     int r = qmp_query_array(q, "query-hotpluggable-cpus", sizeof(struct vc_qmp_hotcpu),
                             qmp_hotcpu_parse_any, qmp_hotcpu_free_any, &v, ret_n);
 
@@ -1591,7 +1591,7 @@ static int qmp_cpu_parse(struct vc_ctx *ctx, struct json_object *e, struct vc_qm
 
 int vc_qmp_query_cpus_fast(struct vc_qmp *q, struct vc_qmp_cpu **ret, size_t *ret_n)
 {
-    void *v;
+    void *v = NULL;
     int r = qmp_query_array(q, "query-cpus-fast", sizeof(struct vc_qmp_cpu), qmp_cpu_parse_any,
                             qmp_cpu_free_any, &v, ret_n);
 
@@ -1667,7 +1667,7 @@ static int qmp_memdev_parse_any(struct vc_ctx *ctx, struct json_object *e, void 
 
 int vc_qmp_query_memory_devices(struct vc_qmp *q, struct vc_qmp_memdev **ret, size_t *ret_n)
 {
-    void *v;
+    void *v = NULL;
     int r = qmp_query_array(q, "query-memory-devices", sizeof(struct vc_qmp_memdev),
                             qmp_memdev_parse_any, qmp_memdev_free_any, &v, ret_n);
 
