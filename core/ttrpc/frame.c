@@ -101,6 +101,27 @@ static int dec_header_done(struct vc_ttrpc_decoder *d, struct vc_ttrpc_frame *re
     return VC_TTRPC_DEC_MORE;
 }
 
+/* Collects header bytes from in[0..len): how many were taken. Once the header is complete it is
+ * decoded into cur; a header lying whole in the input is decoded straight from it. */
+static size_t dec_header(struct vc_ttrpc_decoder *d, const uint8_t *in, size_t len)
+{
+    size_t n;
+
+    if (d->hdr_got == 0 && len >= VC_TTRPC_HEADER_LEN) {
+        vc_ttrpc_header_decode(in, &d->cur);
+        return VC_TTRPC_HEADER_LEN;
+    }
+    n = VC_TTRPC_HEADER_LEN - d->hdr_got;
+    n = len < n ? len : n;
+    memcpy(d->hdr + d->hdr_got, in, n);
+    d->hdr_got += n;
+    if (d->hdr_got == VC_TTRPC_HEADER_LEN) {
+        d->hdr_got = 0;
+        vc_ttrpc_header_decode(d->hdr, &d->cur);
+    }
+    return n;
+}
+
 int vc_ttrpc_decoder_feed(struct vc_ttrpc_decoder *d, const uint8_t *in, size_t len, size_t *used,
                           struct vc_ttrpc_frame *ret)
 {
@@ -121,32 +142,29 @@ int vc_ttrpc_decoder_feed(struct vc_ttrpc_decoder *d, const uint8_t *in, size_t 
             continue;
         }
         if (!d->in_data) {
-            if (d->hdr_got == 0 && len - pos >= VC_TTRPC_HEADER_LEN) {
-                /* Fast path: a whole header, perhaps a whole frame, lies in the input. */
-                vc_ttrpc_header_decode(in + pos, &d->cur);
-                pos += VC_TTRPC_HEADER_LEN;
-                if (d->cur.length <= d->max && d->cur.length && len - pos >= d->cur.length) {
-                    *ret = (struct vc_ttrpc_frame){d->cur, in + pos, d->cur.length};
-                    *used = pos + d->cur.length;
-                    return VC_TTRPC_DEC_FRAME;
-                }
-            } else {
-                n = VC_TTRPC_HEADER_LEN - d->hdr_got;
-                n = len - pos < n ? len - pos : n;
-                memcpy(d->hdr + d->hdr_got, in + pos, n);
-                d->hdr_got += n;
-                pos += n;
-                if (d->hdr_got < VC_TTRPC_HEADER_LEN)
-                    break;
-                d->hdr_got = 0;
-                vc_ttrpc_header_decode(d->hdr, &d->cur);
-            }
+            pos += dec_header(d, in + pos, len - pos);
+            if (d->hdr_got)
+                break; /* the header is still partial: every byte was used */
             ev = dec_header_done(d, ret);
+            if (ev == VC_TTRPC_DEC_MORE && len - pos >= d->cur.length) {
+                /* The whole data lies in the input (however the header came): no copy. */
+                d->in_data = false;
+                ev = VC_TTRPC_DEC_FRAME;
+                *ret = (struct vc_ttrpc_frame){d->cur, in + pos, d->cur.length};
+                pos += d->cur.length;
+            }
             if (ev != VC_TTRPC_DEC_MORE) {
                 *used = pos;
                 return ev;
             }
             continue;
+        }
+        if (d->got == 0 && len - pos >= d->cur.length) {
+            /* The header ended the previous feed and the data lies whole in this one. */
+            d->in_data = false;
+            *ret = (struct vc_ttrpc_frame){d->cur, in + pos, d->cur.length};
+            *used = pos + d->cur.length;
+            return VC_TTRPC_DEC_FRAME;
         }
         n = d->cur.length - d->got;
         n = len - pos < n ? len - pos : n;

@@ -62,7 +62,9 @@ void vc_ttrpc_decoder_fini(struct vc_ttrpc_decoder *d);
 /* Consumes input from in[0..len) until one frame event is complete or the input is used up.
  * *used says how many bytes were consumed; feed the rest again. Returns an event
  * (VC_TTRPC_DEC_*) with *ret filled for FRAME and OVERSIZED, or -ENOMEM (the decoder is then
- * unusable: drop the connection). A frame wholly inside in is returned without copying. */
+ * unusable: drop the connection). A frame whose data lies wholly inside in is returned without
+ * copying, whether its header came in this feed or earlier ones; only data split across feeds
+ * is collected in the decoder's buffer. */
 int vc_ttrpc_decoder_feed(struct vc_ttrpc_decoder *d, const uint8_t *in, size_t len, size_t *used,
                           struct vc_ttrpc_frame *ret);
 /* Whether d sits on a frame boundary (no partial header, data or skip pending). */

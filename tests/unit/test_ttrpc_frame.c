@@ -122,6 +122,44 @@ static void test_whole_and_zero_copy(void **state)
     tctx_free(t);
 }
 
+/* A header fed alone, then the whole data in the next feed: the data is not copied; a header
+ * split across feeds changes nothing; data split across feeds is collected. */
+static void test_header_then_data(void **state)
+{
+    struct tctx *t = tctx_new();
+    struct vc_ttrpc_decoder d;
+    struct vc_ttrpc_frame f;
+    uint8_t buf[64];
+    size_t n = make_frame(buf, 7, VC_TTRPC_TYPE_RESPONSE, 20, 3), used;
+
+    vc_ttrpc_decoder_init(&d, t->ctx, VC_TTRPC_MESSAGE_MAX);
+    assert_int_equal(vc_ttrpc_decoder_feed(&d, buf, 10, &used, &f), VC_TTRPC_DEC_MORE);
+    assert_int_equal(used, 10);
+    assert_false(vc_ttrpc_decoder_idle(&d));
+    assert_int_equal(vc_ttrpc_decoder_feed(&d, buf + 10, n - 10, &used, &f), VC_TTRPC_DEC_FRAME);
+    assert_int_equal(used, 20);
+    assert_int_equal(f.h.stream_id, 7);
+    assert_int_equal(f.len, 20);
+    assert_ptr_equal(f.data, buf + 10); /* straight from the second feed */
+    assert_true(vc_ttrpc_decoder_idle(&d));
+
+    /* Header in two pieces, data whole: still no copy. */
+    assert_int_equal(vc_ttrpc_decoder_feed(&d, buf, 4, &used, &f), VC_TTRPC_DEC_MORE);
+    assert_int_equal(vc_ttrpc_decoder_feed(&d, buf + 4, 6, &used, &f), VC_TTRPC_DEC_MORE);
+    assert_int_equal(vc_ttrpc_decoder_feed(&d, buf + 10, n - 10, &used, &f), VC_TTRPC_DEC_FRAME);
+    assert_ptr_equal(f.data, buf + 10);
+
+    /* Data in two pieces: collected, and equal to what was sent. */
+    assert_int_equal(vc_ttrpc_decoder_feed(&d, buf, 15, &used, &f), VC_TTRPC_DEC_MORE);
+    assert_int_equal(used, 15);
+    assert_int_equal(vc_ttrpc_decoder_feed(&d, buf + 15, n - 15, &used, &f), VC_TTRPC_DEC_FRAME);
+    assert_true(f.data < buf || f.data >= buf + sizeof(buf));
+    assert_memory_equal(f.data, buf + 10, 20);
+    assert_true(vc_ttrpc_decoder_idle(&d));
+    vc_ttrpc_decoder_fini(&d);
+    tctx_free(t);
+}
+
 static void test_byte_by_byte(void **state)
 {
     struct tctx *t = tctx_new();
@@ -300,10 +338,10 @@ static void test_outq(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_header_codec),  cmocka_unit_test(test_whole_and_zero_copy),
-        cmocka_unit_test(test_byte_by_byte),  cmocka_unit_test(test_limit_and_oversized),
-        cmocka_unit_test(test_random_chunks), cmocka_unit_test(test_decoder_enomem),
-        cmocka_unit_test(test_outq),
+        cmocka_unit_test(test_header_codec),        cmocka_unit_test(test_whole_and_zero_copy),
+        cmocka_unit_test(test_header_then_data),    cmocka_unit_test(test_byte_by_byte),
+        cmocka_unit_test(test_limit_and_oversized), cmocka_unit_test(test_random_chunks),
+        cmocka_unit_test(test_decoder_enomem),      cmocka_unit_test(test_outq),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
