@@ -29,7 +29,7 @@ for t in $targets; do
     (cd "$src/fuzz/corpus/$name" && zip -q -j "$OUT/${t}_seed_corpus.zip" ./* 2>/dev/null) || true
   fi
   case "$name" in
-    ttrpc_* | mockagent_server | agent_response) cp "$src/fuzz/dict/ttrpc.dict" "$OUT/$t.dict" ;;
+    ttrpc_* | mockagent_server | agent_response | session) cp "$src/fuzz/dict/ttrpc.dict" "$OUT/$t.dict" ;;
     qmp) cp "$src/fuzz/dict/qmp.dict" "$OUT/$t.dict" ;;
   esac
 done

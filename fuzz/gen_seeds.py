@@ -145,3 +145,19 @@ write("mockagent_server", "sandbox", b"\x00" +
       req_frame(1, "grpc.AgentService", "CreateSandbox", ld(1, b"sb1") + ld(7, b"sb1")) +
       req_frame(3, "grpc.AgentService", "ListInterfaces") +
       req_frame(5, "grpc.AgentService", "DestroySandbox"))
+
+# session: byte 0 = options (1 pause/resume, 2 queries, 4 stdio, 8 container stop+delete, 16 one
+# long-lived agent connection) | fault rule count << 5; then 4 bytes per rule (action | 0x80 for
+# the runtime's side, nth - 1, limit - 1, delay in ms); then substitutions (reply frame number,
+# mode 0 raw / 1 data / 2 payload, 2-byte length, bytes). See fuzz_session.c.
+ACTIONS = ["corrupt", "truncate", "drop", "duplicate", "drip", "reset", "delay", "hang"]
+write("session", "plain", b"\x00")
+write("session", "everything", b"\x1f")
+for i, name in enumerate(ACTIONS):
+    write("session", "guest-" + name, bytes([0x0f | 1 << 5, i, 2 + i, 0, 5]))
+write("session", "runtime-corrupt", bytes([0x02 | 1 << 5, 0x80, 3, 1, 0]))
+write("session", "three-rules", bytes([0x0f | 3 << 5, 0, 4, 0, 0, 3, 9, 0, 0, 6, 1, 7, 200]))
+write("session", "raw-garbage", b"\x0f" + bytes([3, 0, 0, 4]) + b"\xff\xff\xff\xff")
+write("session", "bad-status", b"\x0f" + bytes([5, 1, 0, 4]) + ld(1, vi(1, 13)))
+write("session", "guest-details-payload", b"\x02" + bytes([4, 2, 0, 6]) + vi(1, 1) + vi(2, 1) +
+      vi(3, 0))
