@@ -802,6 +802,21 @@ static int qh_cpu_listed(struct qemu_hv *h, struct vc_qmp *q, const char *id)
     return found;
 }
 
+/* QMP command cmd with the one argument {"id": id}. */
+static int qh_exec_id(struct qemu_hv *h, struct vc_qmp *q, const char *cmd, const char *id)
+{
+    struct json_object *args = json_object_new_object();
+    int r;
+
+    if (!args || json_object_object_add(args, "id", json_object_new_string(id)) < 0) {
+        json_object_put(args);
+        return vc_err(h->base.ctx, -ENOMEM, "out of memory");
+    }
+    r = vc_qmp_execute(q, cmd, args, 0, NULL);
+    json_object_put(args);
+    return r;
+}
+
 /* CPU hot-remove: device_del, then polls until the CPU is gone from query-cpus-fast. QEMU 7.2
  * sends DEVICE_DELETED only for the CPU's lapic child (with a path and no device id) once the
  * guest ejected it, never for the CPU itself, so that event cannot be what is waited for. */
@@ -809,15 +824,8 @@ static int qh_cpu_unplug(struct qemu_hv *h, struct vc_qmp *q, const char *id)
 {
     struct vc_ctx *ctx = h->base.ctx;
     uint64_t deadline = vc_now(ctx) + (uint64_t) VC_QEMU_UNPLUG_TIMEOUT_MS * MS_NS, now;
-    struct json_object *args = json_object_new_object();
-    int r;
+    int r = qh_exec_id(h, q, "device_del", id);
 
-    if (!args || json_object_object_add(args, "id", json_object_new_string(id)) < 0) {
-        json_object_put(args);
-        return vc_err(ctx, -ENOMEM, "out of memory");
-    }
-    r = vc_qmp_execute(q, "device_del", args, 0, NULL);
-    json_object_put(args);
     while (r >= 0 && (r = qh_cpu_listed(h, q, id)) > 0) {
         now = vc_now(ctx);
         if (now >= deadline)
@@ -903,6 +911,68 @@ static int qh_add_dimm(struct qemu_hv *h, uint32_t size_mb, struct vc_qemu_dimm 
     (void) snprintf(id, sizeof(id), "dimmmem%" PRId64, d.slot);
     qh_wait_ost(h, q, id);
     *ret = v[h->st.n_dimms - 1];
+    return 0;
+}
+
+/* Whether QEMU still lists the DIMM of slot: 1, 0, or -errno. */
+static int qh_dimm_listed(struct qemu_hv *h, struct vc_qmp *q, uint32_t slot)
+{
+    struct vc_qmp_memdev *v = NULL;
+    size_t n = 0;
+    int found = 0, r = vc_qmp_query_memory_devices(q, &v, &n);
+
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < n && !found; i++)
+        found = v[i].slot == (int64_t) slot;
+    vc_qmp_memdevs_free(h->base.ctx, v, n);
+    return found;
+}
+
+/* DIMM hot-remove, where QEMU supports it: device_del asks the guest (ACPI) to eject the DIMM,
+ * which it can only do for memory it can take offline (the test guest onlines hot-added memory
+ * movable); once QEMU no longer lists it, its backend object goes too. A guest that keeps the
+ * memory leaves everything as it was, with ETIMEDOUT. Newest DIMM first, as kata adds them. */
+static int qh_remove_dimm(struct qemu_hv *h, struct vc_device *dev)
+{
+    struct vc_ctx *ctx = h->base.ctx;
+    uint64_t deadline = vc_now(ctx) + (uint64_t) VC_QEMU_UNPLUG_TIMEOUT_MS * MS_NS, now;
+    struct vc_qemu_dimm d;
+    struct vc_qmp *q = NULL;
+    char id[32], mem[32];
+    int r;
+
+    if (h->st.n_dimms == 0)
+        return vc_err(ctx, -EINVAL, "no hotplugged memory to remove (%u MiB at boot)",
+                      h->cfg.memory_mb);
+    d = h->st.dimms[h->st.n_dimms - 1];
+    if (dev->size_mb && dev->size_mb != d.size_mb)
+        return vc_err(ctx, -EINVAL,
+                      "the newest DIMM has %u MiB, not %u: DIMMs come out whole, newest first",
+                      d.size_mb, dev->size_mb);
+    (void) snprintf(id, sizeof(id), "dimmmem%" PRIu32, d.slot);
+    (void) snprintf(mem, sizeof(mem), "mem%" PRIu32, d.slot);
+    r = qh_qmp(h, &q);
+    if (r >= 0)
+        r = qh_exec_id(h, q, "device_del", id);
+    while (r >= 0 && (r = qh_dimm_listed(h, q, d.slot)) > 0) {
+        now = vc_now(ctx);
+        if (now >= deadline)
+            return vc_err(ctx, -ETIMEDOUT,
+                          "DIMM '%s' still there %u ms after device_del (the guest did not "
+                          "release its memory)",
+                          id, VC_QEMU_UNPLUG_TIMEOUT_MS);
+        (void) vc_ctx_sleep_until(ctx, now + UNPLUG_POLL_NS < deadline ? now + UNPLUG_POLL_NS
+                                                                       : deadline);
+    }
+    if (r < 0)
+        return qh_qmp_failed(h, r);
+    h->st.n_dimms--;
+    h->st.memory_mb -= d.size_mb;
+    /* The DIMM is gone; its backend object is only memory on the host now. */
+    if (qh_exec_id(h, q, "object-del", mem) < 0)
+        vc_err_clear(ctx);
+    dev->size_mb = d.size_mb;
     return 0;
 }
 
@@ -1128,8 +1198,7 @@ static int qemu_hotplug_remove(struct vc_hv *hv, struct vc_device *dev)
             dev->cpus = removed;
         return r;
     case VC_DEVICE_MEMORY:
-        /* kata's QEMU backend never unplugs DIMMs. */
-        return vc_err(hv->ctx, -EOPNOTSUPP, "memory hot-unplug is not supported");
+        return qh_remove_dimm(h, dev);
     case VC_DEVICE_BLOCK:
         return qh_remove_block(h, dev);
     case VC_DEVICE_NET:

@@ -378,7 +378,12 @@ static int init_online_memory(void)
         (void) snprintf(path, sizeof(path), "%s/%s/state", INIT_SYS_MEM, e->d_name);
         if (init_read(path, text, sizeof(text)) <= 0 || strcmp(text, "offline") != 0)
             continue;
-        w = init_write(path, "online");
+        /* Movable, so that the host can take a DIMM back (ACPI eject needs the memory
+         * offlined, which only movable memory reliably can be); plain online where the kernel
+         * refuses that. */
+        w = init_write(path, "online_movable");
+        if (w < 0)
+            w = init_write(path, "online");
         if (w < 0 && r == 0)
             r = w;
     }

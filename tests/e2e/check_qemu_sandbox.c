@@ -735,6 +735,72 @@ START_TEST(test_pc_block)
 }
 END_TEST
 
+/* Asks the guest's agent at url to online what was hot-added (OnlineCPUMem), as kata does after
+ * a hotplug; the test guest onlines memory movable. */
+static void agent_online(struct vc_ctx *ctx, const char *url)
+{
+    struct vc_agent_config cfg = {.kind = "kata", .dial_timeout_ms = 60000};
+    struct vc_agent_backend be;
+    struct vc_agent *agent = NULL;
+
+    ck_assert_int_eq(vc_ctx_agent_backend(ctx, "kata", &be), 0);
+    ck_assert_int_eq(vc_agent_init(ctx, &be, "munp", &cfg, &agent), 0);
+    ck_assert_int_eq(vc_agent_set_agent_url(agent, url), 0);
+    ck_assert_msg(vc_agent_online_cpu_mem(agent, 0, false) == 0, "OnlineCPUMem: %s",
+                  vc_ctx_errmsg(ctx));
+    vc_agent_free(agent);
+}
+
+/* DIMMs come out again where the guest lets them go (QEMU asks it through ACPI): one the guest
+ * left offline, and one it onlined (movable). */
+START_TEST(test_memory_unplug)
+{
+    struct vc_device mem = {.type = VC_DEVICE_MEMORY, .size_mb = 128};
+    struct vc_container_config c1;
+    struct vc_sandbox_config cfg;
+    struct vc_hv_backend be;
+    struct vc_hv *hv = NULL;
+    struct vc_vm_info info;
+    char *url = NULL;
+    struct fx f;
+
+    fx_init(&f);
+    sb_config(&f, "munp", &c1, &cfg);
+    ck_assert_int_eq(vc_ctx_hv_backend(f.ctx, "qemu", &be), 0);
+    ck_assert_msg(vc_hv_create(f.ctx, &be, "munp", &cfg.hv, &hv) == 0, "create: %s",
+                  vc_ctx_errmsg(f.ctx));
+    ck_assert_msg(vc_hv_start(hv, BOOT_MS) == 0, "start: %s", vc_ctx_errmsg(f.ctx));
+    ck_assert_int_eq(vc_hv_agent_endpoint(hv, &url), 0);
+    agent_ready(f.ctx, url);
+    ck_assert_int_eq(vc_hv_hotplug_remove(hv, &mem), -EINVAL); /* nothing hot-added yet */
+
+    ck_assert_msg(vc_hv_hotplug_add(hv, &mem) == 0, "dimm: %s", vc_ctx_errmsg(f.ctx));
+    vc_device_clear(f.ctx, &mem);
+    mem = (struct vc_device){.type = VC_DEVICE_MEMORY, .size_mb = 64};
+    ck_assert_int_eq(vc_hv_hotplug_remove(hv, &mem), -EINVAL); /* DIMMs come out whole */
+    mem.size_mb = 0;
+    ck_assert_msg(vc_hv_hotplug_remove(hv, &mem) == 0, "unplug: %s", vc_ctx_errmsg(f.ctx));
+    ck_assert_uint_eq(mem.size_mb, 128);
+    ck_assert_int_eq(vc_hv_query(hv, &info), 0);
+    ck_assert_uint_eq(info.memory_mb, 256);
+
+    mem = (struct vc_device){.type = VC_DEVICE_MEMORY, .size_mb = 128};
+    ck_assert_msg(vc_hv_hotplug_add(hv, &mem) == 0, "dimm: %s", vc_ctx_errmsg(f.ctx));
+    vc_device_clear(f.ctx, &mem);
+    agent_online(f.ctx, url);
+    mem = (struct vc_device){.type = VC_DEVICE_MEMORY};
+    ck_assert_msg(vc_hv_hotplug_remove(hv, &mem) == 0, "unplug online: %s", vc_ctx_errmsg(f.ctx));
+    ck_assert_int_eq(vc_hv_query(hv, &info), 0);
+    ck_assert_uint_eq(info.memory_mb, 256);
+
+    vc_free(f.ctx, url);
+    ck_assert_msg(vc_hv_stop(hv, false) == 0, "stop: %s", vc_ctx_errmsg(f.ctx));
+    ck_assert_int_eq(vc_hv_cleanup(hv), 0);
+    vc_hv_free(hv);
+    fx_done(&f);
+}
+END_TEST
+
 static void add_case(Suite *s, const char *name, const TTest *test)
 {
     TCase *tc = tcase_create(name);
@@ -756,6 +822,7 @@ static Suite *qemu_suite(void)
     add_case(s, "hv_direct", test_hv_direct);
     add_case(s, "reattach_without_state", test_reattach_without_state);
     add_case(s, "pc_block", test_pc_block);
+    add_case(s, "memory_unplug", test_memory_unplug);
     return s;
 }
 
