@@ -817,22 +817,26 @@ static int qh_exec_id(struct qemu_hv *h, struct vc_qmp *q, const char *cmd, cons
     return r;
 }
 
-/* CPU hot-remove: device_del, then polls until the CPU is gone from query-cpus-fast. QEMU 7.2
- * sends DEVICE_DELETED only for the CPU's lapic child (with a path and no device id) once the
- * guest ejected it, never for the CPU itself, so that event cannot be what is waited for. */
-static int qh_cpu_unplug(struct qemu_hv *h, struct vc_qmp *q, const char *id)
+/* Whether QEMU still lists device id: 1, 0, or -errno. */
+typedef int qh_listed_fn(struct qemu_hv *h, struct vc_qmp *q, const char *id);
+
+/* Hot-remove: device_del, then QEMU is asked until it no longer lists the device (the guest
+ * ejected it), up to the unplug deadline. Polling rather than waiting for DEVICE_DELETED: for a
+ * CPU QEMU 7.2 sends it only for the lapic child (a path, no device id), never for the CPU. */
+static int qh_unplug(struct qemu_hv *h, struct vc_qmp *q, const char *what, const char *id,
+                     qh_listed_fn *listed)
 {
     struct vc_ctx *ctx = h->base.ctx;
     uint64_t deadline = vc_now(ctx) + (uint64_t) VC_QEMU_UNPLUG_TIMEOUT_MS * MS_NS, now;
     int r = qh_exec_id(h, q, "device_del", id);
 
-    while (r >= 0 && (r = qh_cpu_listed(h, q, id)) > 0) {
+    while (r >= 0 && (r = listed(h, q, id)) > 0) {
         now = vc_now(ctx);
         if (now >= deadline)
             return vc_err(ctx, -ETIMEDOUT,
-                          "vcpu '%s' still there %u ms after device_del (the guest did not "
+                          "%s '%s' still there %u ms after device_del (the guest did not "
                           "release it)",
-                          id, VC_QEMU_UNPLUG_TIMEOUT_MS);
+                          what, id, VC_QEMU_UNPLUG_TIMEOUT_MS);
         (void) vc_ctx_sleep_until(ctx, now + UNPLUG_POLL_NS < deadline ? now + UNPLUG_POLL_NS
                                                                        : deadline);
     }
@@ -855,7 +859,7 @@ static int qh_remove_cpus(struct qemu_hv *h, uint32_t n, uint32_t *ret_removed)
     r = qh_qmp(h, &q);
     for (; r >= 0 && removed < n && h->st.n_cpu_ids > 0; removed++) {
         (void) snprintf(id, sizeof(id), "cpu-%" PRIu32, h->st.cpu_ids[h->st.n_cpu_ids - 1]);
-        r = qh_cpu_unplug(h, q, id);
+        r = qh_unplug(h, q, "vcpu", id, qh_cpu_listed);
         if (r < 0)
             break;
         h->st.n_cpu_ids--;
@@ -914,8 +918,8 @@ static int qh_add_dimm(struct qemu_hv *h, uint32_t size_mb, struct vc_qemu_dimm 
     return 0;
 }
 
-/* Whether QEMU still lists the DIMM of slot: 1, 0, or -errno. */
-static int qh_dimm_listed(struct qemu_hv *h, struct vc_qmp *q, uint32_t slot)
+/* Whether QEMU still lists the DIMM id: 1, 0, or -errno. */
+static int qh_dimm_listed(struct qemu_hv *h, struct vc_qmp *q, const char *id)
 {
     struct vc_qmp_memdev *v = NULL;
     size_t n = 0;
@@ -924,7 +928,7 @@ static int qh_dimm_listed(struct qemu_hv *h, struct vc_qmp *q, uint32_t slot)
     if (r < 0)
         return r;
     for (size_t i = 0; i < n && !found; i++)
-        found = v[i].slot == (int64_t) slot;
+        found = v[i].id && strcmp(v[i].id, id) == 0;
     vc_qmp_memdevs_free(h->base.ctx, v, n);
     return found;
 }
@@ -936,7 +940,6 @@ static int qh_dimm_listed(struct qemu_hv *h, struct vc_qmp *q, uint32_t slot)
 static int qh_remove_dimm(struct qemu_hv *h, struct vc_device *dev)
 {
     struct vc_ctx *ctx = h->base.ctx;
-    uint64_t deadline = vc_now(ctx) + (uint64_t) VC_QEMU_UNPLUG_TIMEOUT_MS * MS_NS, now;
     struct vc_qemu_dimm d;
     struct vc_qmp *q = NULL;
     char id[32], mem[32];
@@ -954,17 +957,9 @@ static int qh_remove_dimm(struct qemu_hv *h, struct vc_device *dev)
     (void) snprintf(mem, sizeof(mem), "mem%" PRIu32, d.slot);
     r = qh_qmp(h, &q);
     if (r >= 0)
-        r = qh_exec_id(h, q, "device_del", id);
-    while (r >= 0 && (r = qh_dimm_listed(h, q, d.slot)) > 0) {
-        now = vc_now(ctx);
-        if (now >= deadline)
-            return vc_err(ctx, -ETIMEDOUT,
-                          "DIMM '%s' still there %u ms after device_del (the guest did not "
-                          "release its memory)",
-                          id, VC_QEMU_UNPLUG_TIMEOUT_MS);
-        (void) vc_ctx_sleep_until(ctx, now + UNPLUG_POLL_NS < deadline ? now + UNPLUG_POLL_NS
-                                                                       : deadline);
-    }
+        r = qh_unplug(h, q, "DIMM", id, qh_dimm_listed);
+    if (r == -ETIMEDOUT)
+        return r;
     if (r < 0)
         return qh_qmp_failed(h, r);
     h->st.n_dimms--;
