@@ -151,31 +151,18 @@ static void fix_init(struct fix *f)
     ft_set(f, "+0");
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
 static void fix_done(struct fix *f)
 {
     if (f->agent > 0) {
         (void) kill(f->agent, SIGKILL);
         (void) waitpid(f->agent, NULL, 0);
     }
-    ck_assert_int_eq(nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+    ck_assert_int_eq(vctest_rm_tree(f->dir), 0);
 }
 
 static void read_all(const char *path, char *buf, size_t size)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    size_t len = 0;
-    ssize_t n;
-
-    ck_assert_int_ge(fd, 0);
-    while (len < size - 1 && (n = read(fd, buf + len, size - 1 - len)) > 0)
-        len += (size_t) n;
-    buf[len] = '\0';
-    (void) close(fd);
+    ck_assert_int_ge(vctest_read_file(path, buf, size), 0);
 }
 
 /* Starts argv[0] under libfaketime; with_stdin gives it a pipe as stdin (j->in). */

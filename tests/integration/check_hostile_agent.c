@@ -28,6 +28,7 @@
 #include <vc/vc.h>
 
 #include "frame.h"
+#include "tool.h"
 
 #define SHORT_MS 300u  /* CreateContainer's deadline in these tests */
 #define DIAL_MS  3000u /* dial budget (generous: a loaded machine must not fail a dial) */
@@ -301,11 +302,6 @@ static void hfix_agent(struct hfix *h, bool long_live)
     ck_assert_int_eq(vc_agent_init(h->ctx, &be, "sb1", &cfg, &h->agent), 0);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
 static void hfix_done(struct hfix *h)
 {
     vc_agent_free(h->agent);
@@ -314,7 +310,7 @@ static void hfix_done(struct hfix *h)
         (void) waitpid(h->pid, NULL, 0);
     }
     vc_ctx_free(h->ctx);
-    ck_assert_int_eq(nftw(h->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+    ck_assert_int_eq(vctest_rm_tree(h->dir), 0);
 }
 
 /* Asserts the call's result and that the context's message holds want. */

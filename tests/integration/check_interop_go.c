@@ -63,11 +63,6 @@ static void gfix_init(struct gfix *g)
     ck_assert_int_eq(vc_ctx_new_real(g->dir, &g->ctx), 0);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
 static void gfix_done(struct gfix *g)
 {
     vc_ttrpc_client_free(g->cl);
@@ -78,7 +73,7 @@ static void gfix_done(struct gfix *g)
     if (g->out >= 0)
         (void) close(g->out);
     vc_ctx_free(g->ctx);
-    ck_assert_int_eq(nftw(g->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+    ck_assert_int_eq(vctest_rm_tree(g->dir), 0);
 }
 
 /* Runs argv with stdout on a pipe (stderr too when both); the pipe's read end in *ret_out. */

@@ -131,11 +131,6 @@ static void kfix_agent(struct kfix *f, bool long_live)
     ck_assert_int_eq(vc_agent_long_live_conn(f->agent), long_live);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
 /* Stops the daemon with SIGTERM; it must leave cleanly. */
 static void kfix_stop_daemon(struct kfix *f)
 {
@@ -156,7 +151,7 @@ static void kfix_done(struct kfix *f)
         (void) waitpid(f->pid, NULL, 0);
     }
     vc_ctx_free(f->ctx);
-    ck_assert_int_eq(nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+    ck_assert_int_eq(vctest_rm_tree(f->dir), 0);
 }
 
 /* Asserts r is 0, showing the context's error otherwise. */

@@ -84,11 +84,6 @@ static void dfix_init(struct dfix *f)
     ck_assert_int_eq(vc_ctx_new_real(f->dir, &f->ctx), 0);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
 static void dfix_done(struct dfix *f)
 {
     vc_ttrpc_client_free(f->cl);
@@ -97,7 +92,7 @@ static void dfix_done(struct dfix *f)
         (void) waitpid(f->pid, NULL, 0);
     }
     vc_ctx_free(f->ctx);
-    ck_assert_int_eq(nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+    ck_assert_int_eq(vctest_rm_tree(f->dir), 0);
 }
 
 /* Starts the daemon with argv (NULL-terminated, without the program name); quiet sends its

@@ -22,6 +22,7 @@
 #include <vc/err.h>
 
 #include "qmp.h"
+#include "tool.h"
 
 #define SEC  UINT64_C(1000000000)
 #define QEMU "qemu-system-x86_64"
@@ -94,11 +95,6 @@ static void qemu_start(void)
     }
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
 static void dump_log(void)
 {
     char buf[2048];
@@ -147,7 +143,7 @@ static void case_setup(void)
 
 static void case_teardown(void)
 {
-    (void) nftw(base, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    (void) vctest_rm_tree(base);
 }
 
 static void teardown(void)
@@ -157,7 +153,7 @@ static void teardown(void)
     qemu_kill();
     vc_ctx_free(w.ctx);
     w.ctx = NULL;
-    (void) nftw(w.dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    (void) vctest_rm_tree(w.dir);
 }
 
 #define CK_R(call)                                                                                 \

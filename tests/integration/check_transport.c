@@ -21,6 +21,7 @@
 #include <vc/err.h>
 #include <vc/stream.h>
 #include <vc/url.h>
+#include "tool.h"
 
 #define SEC UINT64_C(1000000000)
 
@@ -43,15 +44,10 @@ static void tdir_init(struct tdir *t)
     ck_assert_int_eq(vc_ctx_new_real(t->dir, &t->ctx), 0);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
 static void tdir_done(struct tdir *t)
 {
     vc_ctx_free(t->ctx);
-    ck_assert_int_eq(nftw(t->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+    ck_assert_int_eq(vctest_rm_tree(t->dir), 0);
 }
 
 /* Reads up to a '\n' byte by byte (blocking). */

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Locating the programs the integration suites start (tool.h). */
+/* Locating the programs the integration suites start, and their file chores (tool.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,4 +34,37 @@ bool vctest_find_bin(const char *env, const char *built, const char *rel, char *
         len = snprintf(buf, size, "%s/../%s", self, rel);
     }
     return len > 0 && (size_t) len < size;
+}
+
+static int tool_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) st;
+    (void) flag;
+    (void) ftw;
+    return remove(path) < 0 ? -errno : 0;
+}
+
+int vctest_rm_tree(const char *path)
+{
+    int r = nftw(path, tool_rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+
+    return r < 0 ? -errno : r;
+}
+
+long vctest_read_file(const char *path, char *buf, size_t size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    size_t len = 0;
+    ssize_t n = 0;
+
+    if (fd < 0 || size == 0) {
+        if (fd >= 0)
+            (void) close(fd);
+        return fd < 0 ? -errno : -EINVAL;
+    }
+    while (len < size - 1 && (n = read(fd, buf + len, size - 1 - len)) > 0)
+        len += (size_t) n;
+    buf[len] = '\0';
+    (void) close(fd);
+    return n < 0 ? -EIO : (long) len;
 }

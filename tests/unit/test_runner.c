@@ -17,6 +17,7 @@
 
 #include "scenario.h"
 #include "vcsim.h"
+#include "vcsimcli.h"
 
 static const char lifecycle[] = "name: life\n"
                                 "guest:\n"
@@ -199,34 +200,8 @@ static void test_invariant_catches_lost_vm(void **state)
     vcsim_result_clear(&res);
 }
 
-/* Writes text to a temporary scenario file; returns its path (free it). */
-static char *write_tmp(const char *dir, const char *name, const char *text)
-{
-    char *path;
-    FILE *f;
-
-    assert_true(asprintf(&path, "%s/%s", dir, name) > 0);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    assert_true(fputs(text, f) >= 0);
-    assert_int_equal(fclose(f), 0);
-    return path;
-}
-
-/* Runs the CLI with argv; out and err are captured and returned (free them). */
-static int cli(char **out, char **err, int argc, char **argv)
-{
-    size_t lo, le;
-    FILE *fo = open_memstream(out, &lo), *fe = open_memstream(err, &le);
-    int code;
-
-    assert_non_null(fo);
-    assert_non_null(fe);
-    code = vcsim_main(argc, argv, fo, fe);
-    (void) fclose(fo);
-    (void) fclose(fe);
-    return code;
-}
+#define write_tmp vctest_write_tmp
+#define cli       vctest_vcsim
 
 static void test_cli(void **state)
 {

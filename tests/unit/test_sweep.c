@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "scenario.h"
 #include "vcsim.h"
+#include "vcsimcli.h"
 
 static const char life[] = "name: life\n"
                            "guest:\n"
@@ -164,39 +165,20 @@ static void test_invariants_only(void **state)
     vcsim_scenario_free(lf);
 }
 
-/* Writes text to dir/name; returns the path (free it). */
-static char *write_tmp(const char *dir, const char *name, const char *text)
-{
-    char *path;
-    FILE *f;
-
-    assert_true(asprintf(&path, "%s/%s", dir, name) > 0);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    assert_true(fputs(text, f) >= 0);
-    assert_int_equal(fclose(f), 0);
-    return path;
-}
+#define write_tmp vctest_write_tmp
 
 /* Runs the CLI on a NULL-terminated argument list; out and err are returned (free them). */
 static int cli(char **out, char **err, ...)
 {
     char *argv[32];
-    int argc = 0, code;
-    size_t lo, le;
-    FILE *fo = open_memstream(out, &lo), *fe = open_memstream(err, &le);
+    int argc = 0;
     va_list ap;
 
     va_start(ap, err);
     while (argc < 31 && (argv[argc] = va_arg(ap, char *)))
         argc++;
     va_end(ap);
-    assert_non_null(fo);
-    assert_non_null(fe);
-    code = vcsim_main(argc, argv, fo, fe);
-    (void) fclose(fo);
-    (void) fclose(fe);
-    return code;
+    return vctest_vcsim(out, err, argc, argv);
 }
 
 /* Picks the text after "repro: vcsim " on the first repro line of out and splits it like a
