@@ -188,23 +188,40 @@ int vcsim_report_junit(const char *path, const struct vcsim_result *v, size_t n,
 {
     struct rep_summary s = rep_sum(v, n);
     struct vcsim_buf b = {0};
-    char f[4096], g[4096];
-    int r;
+    char f[4096], **done = NULL;
+    size_t n_done = 0;
+    int r = 0;
 
     vcsim_buf_printf(&b,
                      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                      "<testsuites name=\"vcsim\" tests=\"%zu\" failures=\"%zu\" time=\"%.6f\">\n",
                      n, s.failed, wall_s);
-    for (size_t i = 0; i < n; i++) {
+    /* A suite per folder, in order of first appearance; the folders written are remembered
+     * (there are few, and sweeps have tens of thousands of runs). */
+    for (size_t i = 0; i < n && r >= 0; i++) {
         bool seen = false;
+        char **grown;
         rep_folder(v[i].path, f, sizeof(f));
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = strcmp(rep_folder(v[j].path, g, sizeof(g)), f) == 0;
-        if (!seen)
-            rep_junit_suite(&b, v, n, f);
+        for (size_t j = n_done; j-- > 0 && !seen;)
+            seen = strcmp(done[j], f) == 0;
+        if (seen)
+            continue;
+        grown = realloc(done, (n_done + 1) * sizeof(*done));
+        if (!grown || !(grown[n_done] = strdup(f))) {
+            done = grown ? grown : done;
+            r = -ENOMEM;
+            break;
+        }
+        done = grown;
+        n_done++;
+        rep_junit_suite(&b, v, n, f);
     }
+    for (size_t j = 0; j < n_done; j++)
+        free(done[j]);
+    free(done);
     vcsim_buf_add(&b, "</testsuites>\n", 14);
-    r = rep_write(path, &b);
+    if (r >= 0)
+        r = rep_write(path, &b);
     vcsim_buf_clear(&b);
     return r;
 }
