@@ -131,11 +131,12 @@ static void chrome_rpc(struct vcsim_buf *b, struct chrome_run *cr, size_t pid, s
         if (!cr->open[i].used || strcmp(cr->open[i].key, key) != 0)
             continue;
         cr->open[i].used = false;
+        /* The slice is named by the method alone: "grpc.Health/Check" -> "Check". */
         method = strrchr(key, ' ');
         method = method ? method + 1 : key;
+        method = strrchr(method, '/') ? strrchr(method, '/') + 1 : method;
         vcsim_buf_add(b, ",\n{\"name\":", 10);
-        vcsim_buf_json_str(b, strrchr(method, '/') ? strrchr(method, '/') + 1 : method,
-                           strlen(strrchr(method, '/') ? strrchr(method, '/') + 1 : method));
+        vcsim_buf_json_str(b, method, strlen(method));
         vcsim_buf_printf(b, ",\"cat\":\"rpc\",\"ph\":\"X\",\"pid\":%zu,\"tid\":%zu,\"ts\":", pid,
                          tid);
         chrome_ts(b, cr->open[i].ts);

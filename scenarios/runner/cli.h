@@ -57,7 +57,8 @@ struct cli_run {
     size_t n_faults;                       /* number of faults */
     bool probe;                            /* a sweep's baseline: keeps its points */
     unsigned skip;                         /* invariants not checked (besides --skip-invariants) */
-    char *label;                           /* what varies (owned), or NULL */
+    size_t first_rule; /* sweep: its first rule's index in the plan (faults set once planned) */
+    char *label;       /* what varies (owned), or NULL */
 };
 
 /* The session: what was loaded and planned, and where output goes. */

@@ -199,51 +199,48 @@ static int shrink_values(struct shrink *k)
 }
 
 /* Folds the command line into the document: seed, agent, --invariants-only, --fault rules. */
+/* The child of map under key, made (of kind) when missing; NULL on ENOMEM. */
+static struct vcsim_node *shrink_ensure(struct vcsim_node *map, const char *key,
+                                        enum vcsim_node_kind kind)
+{
+    if (!shrink_child(map, key) && vcsim_node_put(map, key, vcsim_node_new(kind, NULL, false)) < 0)
+        return NULL;
+    return shrink_child(map, key);
+}
+
+static int shrink_put(struct vcsim_node *map, const char *key, const char *value)
+{
+    return map ? vcsim_node_put(map, key, vcsim_node_new(VCSIM_NODE_SCALAR, value, true)) : -ENOMEM;
+}
+
 static int shrink_fold(struct shrink *k, struct vcsim_node *doc, const struct vcsim_scenario *sc)
 {
     struct cli_opts *o = &k->s->o;
-    struct vcsim_node *faults = shrink_child(doc, "faults"), *inv, *world;
+    struct vcsim_node *skip;
     char seed[32];
     int r;
 
     (void) snprintf(seed, sizeof(seed), "%" PRIu64, k->seed);
-    r = vcsim_node_put(doc, "seed", vcsim_node_new(VCSIM_NODE_SCALAR, seed, true));
-    if (r >= 0 && !faults && o->n_faults) {
-        r = vcsim_node_put(doc, "faults", vcsim_node_new(VCSIM_NODE_SEQ, NULL, false));
-        faults = shrink_child(doc, "faults");
+    r = shrink_put(doc, "seed", seed);
+    for (size_t i = 0; r >= 0 && i < o->n_faults; i++) {
+        struct vcsim_node *faults = shrink_ensure(doc, "faults", VCSIM_NODE_SEQ);
+        r = faults ? vcsim_node_append(faults, vcsim_fault_node(&o->faults[i])) : -ENOMEM;
     }
-    for (size_t i = 0; r >= 0 && i < o->n_faults; i++)
-        r = vcsim_node_append(faults, vcsim_fault_node(&o->faults[i]));
-    if (r >= 0 && o->invariants_only) {
-        if (!(inv = shrink_child(doc, "invariants")))
-            r = vcsim_node_put(doc, "invariants", vcsim_node_new(VCSIM_NODE_MAP, NULL, false));
-        inv = shrink_child(doc, "invariants");
-        if (r >= 0)
-            r = vcsim_node_put(inv, "only", vcsim_node_new(VCSIM_NODE_SCALAR, "true", true));
+    if (r >= 0 && o->invariants_only)
+        r = shrink_put(shrink_ensure(doc, "invariants", VCSIM_NODE_MAP), "only", "true");
+    for (unsigned i = 0; r >= 0 && i < VCSIM_INV_LAST; i++) {
+        if (!(o->skip & (1u << i)) || (sc->skip & (1u << i)))
+            continue;
+        skip = shrink_ensure(doc, "invariants", VCSIM_NODE_MAP);
+        skip = skip ? shrink_ensure(skip, "skip", VCSIM_NODE_SEQ) : NULL;
+        r = skip ? vcsim_node_append(
+                       skip, vcsim_node_new(VCSIM_NODE_SCALAR,
+                                            vcsim_invariant_name((enum vcsim_invariant) i), true))
+                 : -ENOMEM;
     }
-    if (r >= 0 && o->skip) {
-        if (!shrink_child(doc, "invariants"))
-            r = vcsim_node_put(doc, "invariants", vcsim_node_new(VCSIM_NODE_MAP, NULL, false));
-        inv = shrink_child(doc, "invariants");
-        if (r >= 0 && !shrink_child(inv, "skip"))
-            r = vcsim_node_put(inv, "skip", vcsim_node_new(VCSIM_NODE_SEQ, NULL, false));
-        for (unsigned i = 0; r >= 0 && i < VCSIM_INV_LAST; i++)
-            if ((o->skip & (1u << i)) && !(sc->skip & (1u << i)))
-                r = vcsim_node_append(shrink_child(inv, "skip"),
-                                      vcsim_node_new(VCSIM_NODE_SCALAR,
-                                                     vcsim_invariant_name((enum vcsim_invariant) i),
-                                                     true));
-    }
-    if (r >= 0 && o->agent != VCSIM_AGENT_SCENARIO && !sc->agent_given) {
-        if (!(world = shrink_child(doc, "world")))
-            r = vcsim_node_put(doc, "world", vcsim_node_new(VCSIM_NODE_MAP, NULL, false));
-        world = shrink_child(doc, "world");
-        if (r >= 0)
-            r = vcsim_node_put(world, "agent",
-                               vcsim_node_new(VCSIM_NODE_SCALAR,
-                                              o->agent == VCSIM_AGENT_WIRE ? "wire" : "mock",
-                                              true));
-    }
+    if (r >= 0 && o->agent != VCSIM_AGENT_SCENARIO && !sc->agent_given)
+        r = shrink_put(shrink_ensure(doc, "world", VCSIM_NODE_MAP), "agent",
+                       o->agent == VCSIM_AGENT_WIRE ? "wire" : "mock");
     /* Folded in: candidates run with the document alone. */
     o->agent = VCSIM_AGENT_SCENARIO;
     return r;

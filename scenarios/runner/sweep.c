@@ -146,62 +146,9 @@ static struct simhv_fault_rule *sweep_rule(struct sweep_plan *p)
     return &p->rules[p->n_rules++];
 }
 
-/* Adds a run whose rules are the last n of the plan (bound to pointers later). */
-static int sweep_add(struct cli_session *s, struct sweep_plan *p, const struct sweep_base *b,
-                     size_t n, char *label)
-{
-    if (!label)
-        return -ENOMEM;
-    /* The rule index is kept in the faults pointer's place until sweep_bind. */
-    return vcsim_cli_add_run(s, &(struct cli_run){.scenario = b->scenario,
-                                                  .seed = b->seed,
-                                                  .faults = (void *) (uintptr_t) (p->n_rules - n),
-                                                  .n_faults = n,
-                                                  .label = label});
-}
-
-static void sweep_bind(struct cli_session *s, struct sweep_plan *p)
-{
-    for (size_t i = 0; i < s->n_runs; i++)
-        s->runs[i].faults = p->rules + (uintptr_t) s->runs[i].faults;
-}
-
-static char *sweep_label(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *sweep_label(const char *fmt, ...)
-{
-    char buf[256];
-    va_list ap;
-
-    va_start(ap, fmt);
-    (void) vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    return strdup(buf);
-}
-
 static bool sweep_is(const char *point, const char *prefix)
 {
     return strncmp(point, prefix, strlen(prefix)) == 0;
-}
-
-/* Whether action a means something at point: errno everywhere; hang and VM crash wherever an
- * operation can wait or a VM can die (not the allocator); a connection reset on the simulated
- * network; a torn write at the disk's write. */
-static bool sweep_applies(const char *point, enum simhv_action a)
-{
-    switch (a) {
-    case SIMHV_ACTION_ERRNO:
-        return true;
-    case SIMHV_ACTION_HANG:
-    case SIMHV_ACTION_VM_CRASH:
-        return strcmp(point, "alloc") != 0;
-    case SIMHV_ACTION_RESET:
-        return strcmp(point, "net.send") == 0 || strcmp(point, "net.connect") == 0;
-    case SIMHV_ACTION_TORN_WRITE:
-        return strcmp(point, "disk.write") == 0;
-    default:
-        return false;
-    }
 }
 
 /* Whether a rule can leave the store one step behind what happened: a failed save (the
@@ -224,6 +171,65 @@ static bool sweep_plan_lags(const struct vcsim_scenario *sc)
     return false;
 }
 
+/* Adds a run whose rules are the last n of the plan (bound to pointers later). A run whose
+ * plan (the scenario's or these rules) fails a save or crashes is held to what the crash and
+ * alloc sweeps promise: the store may lag one step behind the VM and the guest. */
+static int sweep_add(struct cli_session *s, struct sweep_plan *p, const struct sweep_base *b,
+                     size_t n, char *label)
+{
+    bool lags = sweep_plan_lags(s->scenarios[b->scenario]);
+
+    if (!label)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        lags |= sweep_lags(&p->rules[p->n_rules - n + i]);
+    return vcsim_cli_add_run(s, &(struct cli_run){.scenario = b->scenario,
+                                                  .seed = b->seed,
+                                                  .first_rule = p->n_rules - n,
+                                                  .n_faults = n,
+                                                  .skip = lags ? SWEEP_LAG_SKIP : 0,
+                                                  .label = label});
+}
+
+static void sweep_bind(struct cli_session *s, struct sweep_plan *p)
+{
+    for (size_t i = 0; i < s->n_runs; i++)
+        s->runs[i].faults = p->rules + s->runs[i].first_rule;
+}
+
+static char *sweep_label(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *sweep_label(const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void) vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    return strdup(buf);
+}
+
+/* Whether action a means something at point: errno everywhere; hang and VM crash wherever an
+ * operation can wait or a VM can die (not the allocator); a connection reset on the simulated
+ * network; a torn write at the disk's write. */
+static bool sweep_applies(const char *point, enum simhv_action a)
+{
+    switch (a) {
+    case SIMHV_ACTION_ERRNO:
+        return true;
+    case SIMHV_ACTION_HANG:
+    case SIMHV_ACTION_VM_CRASH:
+        return strcmp(point, "alloc") != 0;
+    case SIMHV_ACTION_RESET:
+        return strcmp(point, "net.send") == 0 || strcmp(point, "net.connect") == 0;
+    case SIMHV_ACTION_TORN_WRITE:
+        return strcmp(point, "disk.write") == 0;
+    default:
+        return false;
+    }
+}
+
 static int sweep_plan_faults(struct cli_session *s, struct sweep_plan *p,
                              const struct sweep_base *b)
 {
@@ -231,7 +237,6 @@ static int sweep_plan_faults(struct cli_session *s, struct sweep_plan *p,
                                                 SIMHV_ACTION_VM_CRASH, SIMHV_ACTION_RESET,
                                                 SIMHV_ACTION_TORN_WRITE};
     uint64_t max = s->o.max_hits ? s->o.max_hits : 1;
-    bool lags = sweep_plan_lags(s->scenarios[b->scenario]);
     int r = 0;
 
     for (size_t i = 0; r >= 0 && i < b->res->n_points; i++) {
@@ -258,8 +263,6 @@ static int sweep_plan_faults(struct cli_session *s, struct sweep_plan *p,
                 r = sweep_add(s, p, b, 1,
                               sweep_label("%s#%" PRIu64 " %s", pt->name, nth,
                                           simhv_action_to_string(actions[a])));
-                if (r >= 0 && (lags || sweep_lags(f)))
-                    s->runs[s->n_runs - 1].skip = SWEEP_LAG_SKIP;
             }
     }
     return r;
@@ -281,8 +284,6 @@ static int sweep_plan_alloc(struct cli_session *s, struct sweep_plan *p, const s
         f->err = -ENOMEM;
         p->alloc_runs++;
         r = sweep_add(s, p, b, 1, sweep_label("alloc#%" PRIu64 "/%" PRIu64 " ENOMEM", nth, n));
-        if (r >= 0)
-            s->runs[s->n_runs - 1].skip = SWEEP_LAG_SKIP;
     }
     return r;
 }
@@ -308,8 +309,6 @@ static int sweep_plan_crash(struct cli_session *s, struct sweep_plan *p, const s
             r = sweep_add(s, p, b, 1,
                           sweep_label("persist#%" PRIu64 "/%" PRIu64 " %s", nth, n,
                                       simhv_action_to_string(actions[a])));
-            if (r >= 0)
-                s->runs[s->n_runs - 1].skip = SWEEP_LAG_SKIP;
         }
     return r;
 }
@@ -375,7 +374,6 @@ static int sweep_draw(struct cli_session *s, struct sweep_plan *p, const struct 
 {
     uint64_t st = seed * UINT64_C(0x100000001b3) ^ (b->scenario + 1) * UINT64_C(0xcbf29ce484222325);
     size_t n = b->res->n_points ? 1 + (size_t) sweep_below(&st, s->o.max_rules) : 0;
-    int r;
 
     for (size_t i = 0; i < n; i++) {
         const struct vcsim_point *pt = &b->res->points[sweep_below(&st, b->res->n_points)];
@@ -397,15 +395,8 @@ static int sweep_draw(struct cli_session *s, struct sweep_plan *p, const struct 
         sweep_draw_action(&st, pt->name, f);
         p->per_action[f->action]++;
     }
-    r = sweep_add(s, p, &(struct sweep_base){.scenario = b->scenario, .seed = seed}, n,
-                  sweep_label("plan of %zu rule%s", n, n == 1 ? "" : "s"));
-    /* A plan that fails a save or crashes is held to what the crash and alloc sweeps
-     * promise: the store may lag one step behind the VM and the guest. */
-    for (size_t i = 0; r >= 0 && i <= n; i++)
-        if (i == n ? sweep_plan_lags(s->scenarios[b->scenario])
-                   : sweep_lags(&p->rules[p->n_rules - n + i]))
-            s->runs[s->n_runs - 1].skip = SWEEP_LAG_SKIP;
-    return r;
+    return sweep_add(s, p, &(struct sweep_base){.scenario = b->scenario, .seed = seed}, n,
+                     sweep_label("plan of %zu rule%s", n, n == 1 ? "" : "s"));
 }
 
 /* --- the commands ------------------------------------------------------------------------ */

@@ -185,7 +185,7 @@ static int cli(char **out, char **err, ...)
  * shell would (single quotes only). Returns the number of words. */
 static int repro_words(char *out, char **words, int max)
 {
-    char *p = strstr(out, "repro: vcsim "), *w;
+    char *p = strstr(out, "repro: vcsim ");
     int n = 0;
 
     assert_non_null(p);
@@ -196,7 +196,7 @@ static int repro_words(char *out, char **words, int max)
             p++;
         if (!*p)
             break;
-        w = words[n++] = p;
+        words[n++] = p;
         if (*p == '\'') {
             words[n - 1] = ++p;
             p = strchr(p, '\'');
@@ -208,7 +208,6 @@ static int repro_words(char *out, char **words, int max)
             p++;
         if (*p)
             *p++ = '\0';
-        (void) w;
     }
     words[n] = NULL;
     return n;
