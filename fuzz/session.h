@@ -77,7 +77,7 @@ static inline void fs_setup(struct fs_run *run, const struct magent_sim_tap *tap
         .seed = 1,
         .max_virtual_ns = 3600 * SIMHV_NS_PER_S,
         .max_events = 2000000,
-        .max_trace_records = UINT64_MAX / 2,
+        .no_trace = true,
     };
 
     FZ_ASSERT(simhv_world_new(&o, &run->w) == 0);

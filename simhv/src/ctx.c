@@ -203,7 +203,8 @@ static int ctx_wire(struct simhv_ctx *c)
     r = vc_ctx_new(&c->clock, &c->rng, &c->alloc, &c->vc);
     if (r < 0)
         return r;
-    vc_ctx_set_trace(c->vc, ctx_trace, c);
+    if (!simhv_world_options(c->w)->no_trace)
+        vc_ctx_set_trace(c->vc, ctx_trace, c);
     vc_ctx_set_loop(c->vc, &loop);
     r = simhv_net_attach(c);
     if (r < 0)

@@ -545,6 +545,8 @@ static void trace_emit(struct simhv_world *w, const char *ctx_name, const char *
 static void trace_record(struct simhv_world *w, const char *ctx_name, const char *category,
                          const char *name, const char *detail)
 {
+    if (w->opts.no_trace)
+        return;
     if (w->trace_count >= w->opts.max_trace_records) {
         if (!w->stopped) {
             (void) world_stop(w, "trace budget of %" PRIu64 " records spent",
@@ -570,6 +572,8 @@ void simhv_world_trace(struct simhv_world *w, const char *category, const char *
     va_list ap;
     int n;
 
+    if (w->opts.no_trace)
+        return;
     va_start(ap, fmt);
     n = vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);

@@ -428,6 +428,33 @@ static void test_ctx_trace(void **state)
     simhv_world_free(w);
 }
 
+/* A world without a trace: nothing reaches the sink, no record counts or hashes, and no trace
+ * budget stops the run. */
+static void test_no_trace(void **state)
+{
+    struct simhv_options o = {.seed = 1, .max_trace_records = 1, .no_trace = true};
+    struct simhv_world *w = NULL;
+    struct simhv_ctx *c = NULL;
+    struct sink s = {0};
+    uint64_t h;
+
+    assert_int_equal(simhv_world_new(&o, &w), 0);
+    simhv_world_set_trace(w, sink_fn, &s);
+    h = simhv_world_trace_hash(w);
+    assert_int_equal(simhv_ctx_new(w, "runtime", &c), 0);
+    for (int i = 0; i < 5; i++) {
+        simhv_world_trace(w, "test", "rec", "%d", i);
+        vc_trace(simhv_ctx_vc(c), "api", "sandbox_create", "id %s", "sb1");
+    }
+    assert_string_equal(s.text, "");
+    assert_int_equal(simhv_world_trace_count(w), 0);
+    assert_int_equal(simhv_world_trace_hash(w), h);
+    assert_int_equal(simhv_world_run_until(w, 7), 0);
+    assert_null(simhv_world_stop_reason(w));
+    simhv_ctx_free(c);
+    simhv_world_free(w);
+}
+
 /* Events per second of virtual work: a rough figure, printed, never asserted. */
 static void bench_tick(void *data)
 {
@@ -456,7 +483,8 @@ int main(void)
         cmocka_unit_test(test_deadlines),      cmocka_unit_test(test_budgets),
         cmocka_unit_test(test_determinism),    cmocka_unit_test(test_vfd),
         cmocka_unit_test(test_ctx_clock_loop), cmocka_unit_test(test_ctx_alloc),
-        cmocka_unit_test(test_ctx_trace),      cmocka_unit_test(test_many_events),
+        cmocka_unit_test(test_ctx_trace),      cmocka_unit_test(test_no_trace),
+        cmocka_unit_test(test_many_events),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

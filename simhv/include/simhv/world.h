@@ -37,6 +37,8 @@ struct simhv_options {
     uint64_t max_virtual_ns; /* the run's virtual time budget; the loop fails past it (1 h) */
     uint64_t max_events;     /* events the run may take before it is stopped (10,000,000) */
     uint64_t max_trace_records; /* trace records before the run is stopped (1,000,000) */
+    bool no_trace;              /* keep no trace: nothing formatted, hashed or delivered, no
+                                 * trace budget (for fuzzing, which never reads it) */
 };
 
 /* A trace sink: every record in order. ts_ns is virtual time; the strings are borrowed. */
