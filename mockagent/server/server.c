@@ -1380,6 +1380,11 @@ static const struct ms_method *ms_find(const char *service, const char *method)
     const struct ms_method *v = agent ? ms_agent_methods : ms_health_methods;
     size_t n = agent ? VC_ELEMENTSOF(ms_agent_methods) : VC_ELEMENTSOF(ms_health_methods);
 
+    /* The ttrpc server hands over the very name registered (from these tables): its address
+     * finds the method without comparing strings; other callers fall back to comparing. */
+    for (size_t i = 0; i < n; i++)
+        if (v[i].name == method)
+            return &v[i];
     for (size_t i = 0; i < n; i++)
         if (strcmp(v[i].name, method) == 0)
             return &v[i];
