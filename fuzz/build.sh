@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # OSS-Fuzz style build: compiles the tree with $CC/$CFLAGS into a temporary CMake build dir,
 # links every fuzz_<target> with $LIB_FUZZING_ENGINE and copies the binaries to $OUT with their
-# seed corpora (fuzz_<target>_seed_corpus.zip) and dictionaries (fuzz_<target>.dict).
+# seed corpora (fuzz_<target>_seed_corpus.zip), dictionaries (fuzz_<target>.dict) and options
+# (fuzz_<target>.options).
 # Defaults for a local run: CC=clang, CFLAGS with ASan+UBSan, LIB_FUZZING_ENGINE=-fsanitize=fuzzer,
 # OUT=./out.
 set -euo pipefail
@@ -27,6 +28,9 @@ for t in $targets; do
   cp "$work/fuzz/$t" "$OUT/"
   if [[ -d "$src/fuzz/corpus/$name" ]]; then
     (cd "$src/fuzz/corpus/$name" && zip -q -j "$OUT/${t}_seed_corpus.zip" ./* 2>/dev/null) || true
+  fi
+  if [[ -f "$src/fuzz/$t.options" ]]; then
+    cp "$src/fuzz/$t.options" "$OUT/"
   fi
   case "$name" in
     ttrpc_* | mockagent_server | agent_response | session) cp "$src/fuzz/dict/ttrpc.dict" "$OUT/$t.dict" ;;
