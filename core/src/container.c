@@ -109,6 +109,8 @@ int vc_sb_add_container(struct vc_sandbox *sb, const struct vc_container_config 
     if (r >= 0)
         r = vc_sb_agent(sb, &agent);
     if (r >= 0)
+        r = vc_sb_reap_leftover(sb, agent, cfg->id);
+    if (r >= 0)
         r = vc_agent_create_container(agent, &c->doc.config, &c->doc.process);
     if (r >= 0)
         r = vc_ct_doc_save(ctx, sb->id, cfg->id, &c->doc);
@@ -116,10 +118,14 @@ int vc_sb_add_container(struct vc_sandbox *sb, const struct vc_container_config 
         c->dirty = false;
         return 0;
     }
-    /* Roll back: the guest side first, then the record; plugged resources shrink back. */
+    /* Roll back: the guest side first, then the record; plugged resources shrink back. A
+     * container the guest keeps is recorded as a leftover. */
     vc_err_save(ctx, &err);
-    if (c->doc.process.exec_id)
-        (void) vc_agent_stop_container(agent, cfg->id);
+    if (c->doc.process.exec_id) {
+        int rr = vc_agent_stop_container(agent, cfg->id);
+        if (rr < 0 && rr != -ENOENT)
+            (void) vc_sb_add_leftover(sb, cfg->id);
+    }
     (void) vc_store_remove(vc_ctx_store(ctx), sb->id, cfg->id);
     sb_drop_container(sb, sb->n_containers - 1);
     (void) vc_sb_update_resources(sb);
@@ -142,12 +148,16 @@ int vc_sb_start_container(struct vc_sandbox *sb, struct vc_container *c)
         r = vc_state_transition(ctx, "container", s, VC_STATE_RUNNING);
     if (r >= 0)
         r = vc_sb_agent(sb, &agent);
-    /* A stopped container was removed from the guest: create it there again first. */
+    /* A stopped container was removed from the guest (or is a leftover, removed now): create
+     * it there again first, and record it ready, so a failed start takes it out again. */
+    if (r >= 0 && s == VC_STATE_STOPPED)
+        r = vc_sb_reap_leftover(sb, agent, cid);
     if (r >= 0 && s == VC_STATE_STOPPED) {
         r = vc_agent_create_container(agent, &c->doc.config, &proc);
         if (r >= 0) {
             vc_process_clear(ctx, &c->doc.process);
             c->doc.process = proc;
+            r = vc_ct_set_state(ctx, c, VC_STATE_READY);
         }
     }
     if (r < 0)
@@ -170,7 +180,7 @@ int vc_sb_stop_container(struct vc_sandbox *sb, struct vc_container *c, bool for
     enum vc_state s = vc_ct_state(c);
     struct vc_agent *agent = NULL;
     int32_t status;
-    int r;
+    int r, err;
 
     if (s == VC_STATE_STOPPED)
         return 0;
@@ -192,13 +202,22 @@ int vc_sb_stop_container(struct vc_sandbox *sb, struct vc_container *c, bool for
         if (r >= 0 && vc_agent_wait_process(agent, cid, cid, &status) < 0)
             vc_err_clear(ctx);
     }
-    if (sb->agent) {
-        r = vc_agent_stop_container(sb->agent, cid);
-        if (r < 0 && !force)
+    /* Killed (or never started), it is stopped on record whatever RemoveContainer answers. A
+     * guest that did not confirm the removal (an error, a lost reply, no agent under force) may
+     * still hold it: its id is kept as a leftover. Only a plain stop reports the error. */
+    err = sb->agent ? vc_agent_stop_container(sb->agent, cid) : -ENOTCONN;
+    if (err < 0 && err != -ENOENT) {
+        r = vc_sb_add_leftover(sb, cid);
+        if (r < 0)
             return r;
+    } else {
+        vc_sb_drop_leftover(sb, cid);
     }
     c->doc.paused_by_sandbox = false;
-    return vc_ct_set_state(ctx, c, VC_STATE_STOPPED);
+    r = vc_ct_set_state(ctx, c, VC_STATE_STOPPED);
+    if (r < 0)
+        return r;
+    return err < 0 && !force ? err : 0;
 }
 
 int vc_sb_delete_container(struct vc_sandbox *sb, struct vc_container *c)
@@ -208,11 +227,16 @@ int vc_sb_delete_container(struct vc_sandbox *sb, struct vc_container *c)
     struct vc_agent *agent = NULL;
     int r;
 
-    /* A ready or paused container still exists in the guest. */
-    if (vc_ct_state(c) != VC_STATE_STOPPED && vc_sb_agent(sb, &agent) >= 0) {
+    /* A ready or paused container still exists in the guest: it goes only once the guest has
+     * removed it (or does not know it), or the record would hide what the guest runs. */
+    if (vc_ct_state(c) != VC_STATE_STOPPED) {
+        r = vc_sb_agent(sb, &agent);
+        if (r < 0)
+            return r;
         r = vc_agent_stop_container(agent, c->doc.config.id);
         if (r < 0 && r != -ENOENT)
             return r;
+        vc_sb_drop_leftover(sb, c->doc.config.id);
     }
     r = vc_store_remove(vc_ctx_store(ctx), sb->id, c->doc.config.id);
     if (r < 0 && r != -ENOENT)

@@ -50,6 +50,9 @@ static const struct vc_field sb_doc_f[] = {
     VEC(struct vc_sb_doc, VC_FIELD_STRUCTV, interfaces, n_interfaces, &vc_schema_interface),
     VEC(struct vc_sb_doc, VC_FIELD_STRUCTV, routes, n_routes, &vc_schema_route),
     VEC(struct vc_sb_doc, VC_FIELD_STRV, containers, n_containers, NULL),
+    /* Added after version 1 shipped: absent (older documents) reads as empty, and an empty list
+     * is not written, so older readers see the documents they know. */
+    VEC(struct vc_sb_doc, VC_FIELD_STRV, guest_leftovers, n_guest_leftovers, NULL),
 };
 static const struct vc_schema sb_doc_schema = {"sandbox", sizeof(struct vc_sb_doc), sb_doc_f,
                                                sizeof(sb_doc_f) / sizeof(sb_doc_f[0])};

@@ -62,6 +62,73 @@ int vc_sb_find_container(struct vc_sandbox *sb, const char *cid, struct vc_conta
     return 0;
 }
 
+bool vc_sb_is_leftover(const struct vc_sandbox *sb, const char *cid)
+{
+    for (size_t i = 0; i < sb->doc.n_guest_leftovers; i++)
+        if (strcmp(sb->doc.guest_leftovers[i], cid) == 0)
+            return true;
+    return false;
+}
+
+int vc_sb_add_leftover(struct vc_sandbox *sb, const char *cid)
+{
+    size_t n = sb->doc.n_guest_leftovers;
+    char **v, *id;
+
+    if (vc_sb_is_leftover(sb, cid))
+        return 0;
+    id = vc_strdup(sb->ctx, cid);
+    v = id ? vc_realloc(sb->ctx, sb->doc.guest_leftovers, (n + 1) * sizeof(*v)) : NULL;
+    if (!v) {
+        vc_free(sb->ctx, id);
+        return vc_err(sb->ctx, -ENOMEM, "out of memory");
+    }
+    v[n] = id;
+    sb->doc.guest_leftovers = v;
+    sb->doc.n_guest_leftovers = n + 1;
+    vc_trace(sb->ctx, "sandbox", "guest-leftover", "%s/%s", sb->id, cid);
+    return 0;
+}
+
+void vc_sb_drop_leftover(struct vc_sandbox *sb, const char *cid)
+{
+    char **v = sb->doc.guest_leftovers;
+
+    for (size_t i = 0; i < sb->doc.n_guest_leftovers; i++) {
+        if (strcmp(v[i], cid) != 0)
+            continue;
+        vc_free(sb->ctx, v[i]);
+        memmove(&v[i], &v[i + 1], (sb->doc.n_guest_leftovers - i - 1) * sizeof(*v));
+        if (--sb->doc.n_guest_leftovers == 0) {
+            vc_free(sb->ctx, v);
+            sb->doc.guest_leftovers = NULL;
+        }
+        return;
+    }
+}
+
+int vc_sb_reap_leftover(struct vc_sandbox *sb, struct vc_agent *agent, const char *cid)
+{
+    int r;
+
+    if (!vc_sb_is_leftover(sb, cid))
+        return 0;
+    r = vc_agent_stop_container(agent, cid);
+    if (r < 0 && r != -ENOENT)
+        return r;
+    vc_err_clear(sb->ctx);
+    vc_sb_drop_leftover(sb, cid);
+    return 0;
+}
+
+/* The VM is known down: nothing is left in its guest. */
+static void sb_clear_leftovers(struct vc_sandbox *sb)
+{
+    vc_strv_free(sb->ctx, sb->doc.guest_leftovers, sb->doc.n_guest_leftovers);
+    sb->doc.guest_leftovers = NULL;
+    sb->doc.n_guest_leftovers = 0;
+}
+
 void vc_sb_free(struct vc_sandbox *sb)
 {
     struct vc_ctx *ctx;
@@ -469,12 +536,37 @@ static int sb_boot(struct vc_sandbox *sb)
     return 0;
 }
 
-/* Stops the guest sandbox and the VM (kata's stopVM): the agent is told first; force goes on
- * past errors. */
+/* Stops the VM, on a fresh handle a second time when retry and the first try fails: 0 once it
+ * is known down (stopped, or gone: ESRCH), else the last try's error. */
+static int sb_stop_vm(struct vc_sandbox *sb, bool retry)
+{
+    struct vc_hv *hv = NULL;
+    int r;
+
+    for (int tries = retry ? 2 : 1;; tries--) {
+        r = vc_sb_hv(sb, &hv);
+        if (r >= 0)
+            r = vc_hv_stop(hv, false);
+        if (r >= 0 || r == -ESRCH)
+            break;
+        if (tries == 1)
+            return r;
+        vc_trace(sb->ctx, "sandbox", "vm-stop-retry", "%s %s", sb->id, vc_errno_name(r));
+        vc_hv_free(sb->hv);
+        sb->hv = NULL;
+    }
+    if (r < 0)
+        vc_err_clear(sb->ctx); /* a VM already gone is down */
+    return 0;
+}
+
+/* Stops the guest sandbox and the VM (kata's stopVM): the agent is told first, and force goes
+ * on past its errors. Not past the VM's, unlike kata: a stop must leave the VM known down, so
+ * force retries once and otherwise fails, and the caller keeps the state it had (a later stop
+ * or delete tries again). With the VM down the guest holds nothing: no leftovers remain. */
 static int sb_shutdown(struct vc_sandbox *sb, bool force)
 {
     struct vc_agent *agent = NULL;
-    struct vc_hv *hv = NULL;
     int r;
 
     r = vc_sb_agent(sb, &agent);
@@ -482,13 +574,12 @@ static int sb_shutdown(struct vc_sandbox *sb, bool force)
         r = vc_agent_stop_sandbox(agent);
     if (r < 0 && !force)
         return r;
-    r = vc_sb_hv(sb, &hv);
-    if (r >= 0)
-        r = vc_hv_stop(hv, false);
-    if (r < 0 && !force)
+    r = sb_stop_vm(sb, force);
+    if (r < 0)
         return r;
     if (sb->agent)
         (void) vc_agent_disconnect(sb->agent);
+    sb_clear_leftovers(sb);
     return 0;
 }
 
@@ -544,6 +635,7 @@ static void sb_rollback(struct vc_sandbox *sb)
 static int sb_create(struct vc_ctx *ctx, const struct vc_sandbox_config *cfg, bool run)
 {
     struct vc_sandbox *sb = NULL;
+    struct vc_err_saved err;
     char *doc = NULL;
     bool made = false;
     size_t len;
@@ -600,8 +692,14 @@ static int sb_create(struct vc_ctx *ctx, const struct vc_sandbox_config *cfg, bo
         goto fail;
     vc_log(ctx, VC_LOG_DEBUG, "sandbox '%s' created", sb->id);
 out:
+    if (r >= 0) {
+        (void) vc_sb_close(sb, false);
+        return r;
+    }
+    /* A failed disconnect in close must not replace the error (it may say "kept for delete"). */
+    vc_err_save(ctx, &err);
     (void) vc_sb_close(sb, false);
-    return r;
+    return vc_err_restore(ctx, &err, r);
 fail:
     sb_rollback(sb);
     goto out;
@@ -617,30 +715,41 @@ int vc_sandbox_run(struct vc_ctx *ctx, const struct vc_sandbox_config *cfg)
     return sb_create(ctx, cfg, true);
 }
 
-/* A restart that failed: the new VM goes again and everything is stopped, as before it. */
+/* A restart that failed: the new VM goes again and everything is stopped, as before it. When
+ * the new VM will not stop, it runs on and the record says so: the sandbox stays up (ready
+ * when the restart did not get as far as running it) with what the guest was given. */
 static void sb_reboot_undo(struct vc_sandbox *sb)
 {
     struct vc_err_saved err;
+    int r = 0;
 
     vc_err_save(sb->ctx, &err);
     if (sb->agent)
         (void) vc_agent_stop_sandbox(sb->agent);
-    if (sb->hv) {
-        (void) vc_hv_stop(sb->hv, false);
-        if (vc_hv_cleanup(sb->hv) >= 0) {
-            vc_free(sb->ctx, sb->doc.hv_state);
-            sb->doc.hv_state = NULL;
-            vc_hv_free(sb->hv); /* nothing of it is left to save */
-            sb->hv = NULL;
-        }
+    if (sb->hv)
+        r = sb_stop_vm(sb, true);
+    if (r < 0) {
+        if (vc_sb_state(sb) == VC_STATE_STOPPED)
+            (void) vc_sb_set_state(sb, VC_STATE_READY);
+        (void) vc_err_restore(sb->ctx, &err, err.code);
+        return;
     }
+    if (sb->hv && vc_hv_cleanup(sb->hv) >= 0) {
+        vc_free(sb->ctx, sb->doc.hv_state);
+        sb->doc.hv_state = NULL;
+        vc_hv_free(sb->hv); /* nothing of it is left to save */
+        sb->hv = NULL;
+    }
+    sb_clear_leftovers(sb);
     for (size_t i = 0; i < sb->n_containers; i++)
         if (vc_ct_state(&sb->containers[i]) != VC_STATE_STOPPED)
             (void) vc_ct_set_state(sb->ctx, &sb->containers[i], VC_STATE_STOPPED);
+    (void) vc_sb_set_state(sb, VC_STATE_STOPPED);
     (void) vc_err_restore(sb->ctx, &err, err.code);
 }
 
-/* Brings a stopped sandbox back: boots a new VM and recreates its containers in the guest. */
+/* Brings a stopped sandbox back: boots a new VM and recreates its containers in the guest. On
+ * failure the caller undoes it (sb_reboot_undo). */
 static int sb_reboot(struct vc_sandbox *sb)
 {
     struct vc_process proc = {0};
@@ -672,8 +781,6 @@ static int sb_reboot(struct vc_sandbox *sb)
     }
     if (r >= 0)
         r = vc_sb_update_resources(sb);
-    if (r < 0)
-        sb_reboot_undo(sb);
     return r;
 }
 
@@ -701,8 +808,11 @@ int vc_sandbox_start(struct vc_ctx *ctx, const char *sandbox_id)
         if (vc_ct_state(c) == VC_STATE_READY || vc_ct_state(c) == VC_STATE_STOPPED)
             r = vc_sb_start_container(sb, c);
     }
-    /* kata restores the previous state when a container fails to start. */
-    if (r < 0 && vc_state_valid(prev))
+    /* kata restores the previous state when a container fails to start. A stopped sandbox
+     * got a new VM for it, which goes again first: stopped is recorded once it is down. */
+    if (r < 0 && prev == VC_STATE_STOPPED)
+        sb_reboot_undo(sb);
+    else if (r < 0 && vc_state_valid(prev))
         (void) vc_sb_set_state(sb, prev);
     return vc_sb_finish(sb, r);
 }
@@ -775,22 +885,30 @@ static int sb_delete(struct vc_sandbox *sb)
         if (r < 0)
             return r;
     }
-    /* A VM still up (ready, paused, or a create cut short) is stopped so none is left. A
-     * create or restart cut short may not have saved the VM's state: vc_sb_hv then finds it
+    /* A VM still up (ready, paused, or a create cut short) is stopped so none is left, and
+     * the sandbox is stopped on record at once: should a later step fail, the record is true
+     * and the next delete finishes. A VM that will not stop fails the delete, the state kept.
+     * A create or restart cut short may not have saved the VM's state: vc_sb_hv then finds it
      * by id, and finds nothing (ESRCH) when there is none. */
-    if (s != VC_STATE_STOPPED && (sb->doc.hv_state || s == VC_STATE_CREATING))
-        (void) sb_shutdown(sb, true);
-    {
-        r = vc_sb_hv(sb, &hv);
-        /* Stopped on record is not always stopped in fact (a forced stop goes on past a
-         * failed VM stop): stopping a stopped VM is harmless, and cleanup needs it down. */
-        if (r >= 0 && s == VC_STATE_STOPPED)
-            (void) vc_hv_stop(hv, false);
+    if (s != VC_STATE_STOPPED && (sb->doc.hv_state || s == VC_STATE_CREATING)) {
+        r = sb_shutdown(sb, true);
         if (r >= 0)
-            r = vc_hv_cleanup(hv);
-        if (r < 0 && r != -ESRCH)
+            r = vc_sb_set_state(sb, VC_STATE_STOPPED);
+        if (r >= 0)
+            r = vc_sb_save(sb);
+        if (r < 0)
             return r;
     }
+    r = vc_sb_hv(sb, &hv);
+    /* A record saved by an older version may say stopped over a running VM (a forced stop
+     * went on past a failed VM stop): stopping a stopped VM is harmless, and cleanup needs it
+     * down. */
+    if (r >= 0 && s == VC_STATE_STOPPED)
+        (void) vc_hv_stop(hv, false);
+    if (r >= 0)
+        r = vc_hv_cleanup(hv);
+    if (r < 0 && r != -ESRCH)
+        return r;
     if (vc_sb_agent(sb, &agent) >= 0)
         vc_agent_cleanup(agent, sb->id);
     return vc_store_remove(vc_ctx_store(sb->ctx), sb->id, NULL);
@@ -874,6 +992,22 @@ static int ct_status(struct vc_ctx *ctx, const struct vc_container *c,
     return 0;
 }
 
+static int sb_status_leftovers(const struct vc_sandbox *sb, struct vc_sandbox_status *st)
+{
+    size_t n = sb->doc.n_guest_leftovers;
+
+    st->guest_leftovers = vc_new0(sb->ctx, char *, n);
+    if (!st->guest_leftovers)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        st->guest_leftovers[i] = vc_strdup(sb->ctx, sb->doc.guest_leftovers[i]);
+        if (!st->guest_leftovers[i])
+            return -ENOMEM;
+        st->n_guest_leftovers = i + 1;
+    }
+    return 0;
+}
+
 /* Fills st (zeroed by the caller) from an open sandbox. */
 static int sb_status(struct vc_sandbox *sb, struct vc_sandbox_status *st)
 {
@@ -902,11 +1036,14 @@ static int sb_status(struct vc_sandbox *sb, struct vc_sandbox_status *st)
     if (r >= 0 && vc_obj_array_copy(ctx, &vc_schema_annotation, cfg->annotations,
                                     cfg->n_annotations, (void **) &st->annotations) < 0)
         r = -ENOMEM;
+    if (r >= 0)
+        st->n_annotations = st->annotations ? cfg->n_annotations : 0;
+    if (r >= 0 && sb->doc.n_guest_leftovers)
+        r = sb_status_leftovers(sb, st);
     if (r < 0) {
         vc_obj_clear(ctx, &vc_schema_sandbox_status, st);
         return vc_err(ctx, r, "out of memory");
     }
-    st->n_annotations = st->annotations ? cfg->n_annotations : 0;
     return 0;
 }
 
@@ -1138,6 +1275,7 @@ static int sb_vm_died(struct vc_sandbox *sb)
     r = vc_sb_set_state(sb, VC_STATE_STOPPED);
     if (r < 0)
         return r;
+    sb_clear_leftovers(sb);
     vc_trace(sb->ctx, "sandbox", "vm-died", "%s", sb->id);
     return vc_err(sb->ctx, -ESRCH, "vm of sandbox '%s' died", sb->id);
 }

@@ -38,6 +38,8 @@ struct vc_sb_doc {
     size_t n_routes;                 /* number of routes */
     char **containers;               /* container ids in creation order */
     size_t n_containers;             /* number of containers */
+    char **guest_leftovers;          /* ids the guest may still hold (a forced removal failed) */
+    size_t n_guest_leftovers;        /* number of guest_leftovers */
 };
 
 struct vc_container {
@@ -87,6 +89,17 @@ int vc_sb_require(struct vc_sandbox *sb, const char *op, unsigned states);
 struct vc_container *vc_sb_container(struct vc_sandbox *sb, const char *cid);
 int vc_sb_find_container(struct vc_sandbox *sb, const char *cid, struct vc_container **ret);
 int vc_sb_update_resources(struct vc_sandbox *sb);
+
+/* Guest leftovers: a forced container stop, delete or cleanup goes on when the guest does not
+ * confirm the container's removal, and records its id here, so the record says the guest may
+ * still hold it. The list is cleared once the VM is known down. */
+bool vc_sb_is_leftover(const struct vc_sandbox *sb, const char *cid);
+/* Adds cid (once); -ENOMEM. */
+int vc_sb_add_leftover(struct vc_sandbox *sb, const char *cid);
+void vc_sb_drop_leftover(struct vc_sandbox *sb, const char *cid);
+/* Before cid goes into the guest again: when it is a leftover, asks the guest to remove it
+ * (NOT_FOUND counts as removed) and drops it from the list. 0, or the guest's error. */
+int vc_sb_reap_leftover(struct vc_sandbox *sb, struct vc_agent *agent, const char *cid);
 
 /* container.c */
 enum vc_state vc_ct_state(const struct vc_container *c);

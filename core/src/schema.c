@@ -226,6 +226,7 @@ static const struct vc_field sandbox_status_f[] = {
         &vc_schema_container_status),
     VEC(struct vc_sandbox_status, VC_FIELD_STRUCTV, annotations, n_annotations,
         &vc_schema_annotation),
+    VEC(struct vc_sandbox_status, VC_FIELD_STRV, guest_leftovers, n_guest_leftovers, NULL),
 };
 SCHEMA(vc_schema_sandbox_status, vc_sandbox_status, sandbox_status_f);
 

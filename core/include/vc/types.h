@@ -239,6 +239,8 @@ struct vc_sandbox_status {
     size_t n_containers;                    /* number of containers */
     struct vc_annotation *annotations;      /* annotations */
     size_t n_annotations;                   /* number of annotations */
+    char **guest_leftovers;                 /* container ids the guest may still hold */
+    size_t n_guest_leftovers;               /* number of guest_leftovers */
 };
 
 /* Guest facts reported by the agent (GetGuestDetails). */
