@@ -25,6 +25,9 @@ struct vc_ctx {
     void *trace_data;                   /* passed to trace_fn */
     vc_fault_fn *fault_fn;              /* fault hook, or NULL */
     void *fault_data;                   /* passed to fault_fn */
+    vc_wire_tap_fn *wire_tap_fn;        /* wire tap, or NULL */
+    void *wire_tap_data;                /* passed to wire_tap_fn */
+    uint64_t wire_conns;                /* connection serials handed out to clients */
     struct vc_store *store;             /* persistence (borrowed or owned via real) */
     struct vc_loop loop;                /* I/O loop (ops NULL if none) */
     struct vc_net net;                  /* network service (ops NULL if none) */

@@ -100,6 +100,24 @@ void vc_ctx_set_fault(struct vc_ctx *ctx, vc_fault_fn *fn, void *data)
     ctx->fault_data = data;
 }
 
+void vc_ctx_set_wire_tap(struct vc_ctx *ctx, vc_wire_tap_fn *fn, void *data)
+{
+    ctx->wire_tap_fn = fn;
+    ctx->wire_tap_data = data;
+}
+
+uint64_t vc_ctx_wire_conn(struct vc_ctx *ctx)
+{
+    return ctx->wire_tap_fn ? ++ctx->wire_conns : 0;
+}
+
+void vc_ctx_wire_tap(struct vc_ctx *ctx, uint64_t conn, enum vc_wire_dir dir, const uint8_t hdr[10],
+                     const uint8_t *body, size_t len)
+{
+    if (ctx->wire_tap_fn)
+        ctx->wire_tap_fn(ctx->wire_tap_data, conn, dir, hdr, body, len);
+}
+
 void vc_ctx_set_store(struct vc_ctx *ctx, struct vc_store *store)
 {
     ctx->store = store;

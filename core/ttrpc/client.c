@@ -41,12 +41,38 @@ struct vc_ttrpc_client {
     unsigned busy;               /* entry points running (loop callbacks, cancel, free) */
     bool fail_armed;             /* fail_timer is armed */
     uint64_t fail_timer;         /* fails the calls of a connection lost in call_start */
-    vc_ttrpc_frame_fn *rec_fn;   /* recorder, or NULL */
-    void *rec_data;              /* passed to rec_fn */
+    vc_ttrpc_frame_fn *rec_fn;   /* what the connection calls: client_record, or NULL */
+    void *rec_data;              /* passed to rec_fn: the client */
+    vc_ttrpc_frame_fn *user_fn;  /* recorder (vc_ttrpc_client_set_recorder), or NULL */
+    void *user_data;             /* passed to user_fn */
+    uint64_t tap_conn;           /* serial for the context's wire tap, 0 if none was set */
     struct vc_ttrpc_stats stats; /* counters */
 };
 
 static const char closed_msg[] = "ttrpc: closed";
+
+/* The connection's recorder: the caller's, then the context's wire tap with the whole frame. */
+static void client_record(void *data, enum vc_ttrpc_dir dir, uint32_t stream_id, uint8_t type,
+                          uint8_t flags, const uint8_t *buf, size_t len)
+{
+    struct vc_ttrpc_client *c = data;
+    uint8_t hdr[VC_TTRPC_HEADER_LEN];
+
+    if (c->user_fn)
+        c->user_fn(c->user_data, dir, stream_id, type, flags, buf, len);
+    if (!c->tap_conn)
+        return;
+    /* An oversized frame comes with no data and its declared length. */
+    vc_ttrpc_header_encode(&(struct vc_ttrpc_header){(uint32_t) len, stream_id, type, flags}, hdr);
+    vc_ctx_wire_tap(c->ctx, c->tap_conn, dir == VC_TTRPC_DIR_OUT ? VC_WIRE_SEND : VC_WIRE_RECV, hdr,
+                    buf, buf ? len : 0);
+}
+
+static void client_set_record(struct vc_ttrpc_client *c)
+{
+    c->rec_fn = c->user_fn || c->tap_conn ? client_record : NULL;
+    c->rec_data = c;
+}
 
 static const struct vc_loop *client_loop(struct vc_ttrpc_client *c)
 {
@@ -280,6 +306,8 @@ int vc_ttrpc_client_new(struct vc_ctx *ctx, struct vc_stream *s, struct vc_ttrpc
     c->ctx = ctx;
     c->next_id = 1;
     c->alive = true;
+    c->tap_conn = vc_ctx_wire_conn(ctx);
+    client_set_record(c);
     r = ttrpc_conn_init(&c->conn, ctx, s, client_io, c, &c->rec_fn, &c->rec_data, &c->stats);
     if (r < 0) {
         vc_free(ctx, c);
@@ -311,8 +339,9 @@ bool vc_ttrpc_client_alive(const struct vc_ttrpc_client *c)
 
 void vc_ttrpc_client_set_recorder(struct vc_ttrpc_client *c, vc_ttrpc_frame_fn *fn, void *data)
 {
-    c->rec_fn = fn;
-    c->rec_data = data;
+    c->user_fn = fn;
+    c->user_data = data;
+    client_set_record(c);
 }
 
 void vc_ttrpc_client_stats(const struct vc_ttrpc_client *c, struct vc_ttrpc_stats *ret)

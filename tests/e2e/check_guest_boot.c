@@ -6,7 +6,8 @@
  * guest image ($VC_GUEST_DIR, else the build's guest/ folders) or without QEMU. Runs under TCG
  * unless VC_E2E_ACCEL=kvm (an openable /dev/kvm may still be a nested KVM that cannot boot).
  * VC_E2E_VERBOSE=1 runs the agent with -v and prints the guest's console.
- * QEMU dies with the test process (PR_SET_PDEATHSIG) whatever happens to it. */
+ * QEMU dies with the test process (PR_SET_PDEATHSIG) whatever happens to it. With
+ * $VC_WIRE_CAPTURE_DIR set, each test records its ttrpc traffic there (tests/support/wirecap.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -32,6 +33,8 @@
 #include <vc/types.h>
 #include <vc/vc.h>
 
+#include "wirecap.h"
+
 #ifndef VC_GUEST_DIRS
 #define VC_GUEST_DIRS ""
 #endif
@@ -42,16 +45,17 @@
 #define WAIT_ONLINE (20 * SEC) /* hot-added memory shows up in the guest within this */
 
 struct guest {
-    char dir[64];           /* temporary directory */
-    char sock[128];         /* the agent port's host socket */
-    char qmp[128];          /* QMP socket */
-    char console[128];      /* the guest's console log */
-    char url[160];          /* serial://sock */
-    pid_t qemu;             /* QEMU's pid, 0 when gone */
-    int qmp_fd;             /* QMP connection, -1 if none */
-    struct vc_ctx *ctx;     /* the test's real context */
-    struct vc_agent *agent; /* the kata agent */
-    double boot_s;          /* QEMU start to the first Check reply */
+    char dir[64];               /* temporary directory */
+    char sock[128];             /* the agent port's host socket */
+    char qmp[128];              /* QMP socket */
+    char console[128];          /* the guest's console log */
+    char url[160];              /* serial://sock */
+    pid_t qemu;                 /* QEMU's pid, 0 when gone */
+    int qmp_fd;                 /* QMP connection, -1 if none */
+    struct vc_ctx *ctx;         /* the test's real context */
+    struct vc_agent *agent;     /* the kata agent */
+    double boot_s;              /* QEMU start to the first Check reply */
+    struct vctest_wirecap *cap; /* ctx's wire capture ($VC_WIRE_CAPTURE_DIR), or NULL */
 };
 
 /* Where the image is: the first folder holding vmlinuz and initrd.img. */
@@ -191,6 +195,7 @@ static void guest_boot(struct guest *g, bool long_live)
     snprintf(g->console, sizeof(g->console), "%s/console.log", g->dir);
     snprintf(g->url, sizeof(g->url), "serial://%s", g->sock);
     ck_assert_int_eq(vc_ctx_new_real(g->dir, &g->ctx), 0);
+    g->cap = vctest_wirecap_install(g->ctx, "guest_boot");
     t0 = mono_s();
     g->qemu = fork();
     ck_assert_int_ge(g->qemu, 0);
@@ -232,6 +237,8 @@ static void guest_done(struct guest *g)
         fprintf(stderr, "check_guest_boot: no console log\n");
     vc_ctx_free(g->ctx);
     g->ctx = NULL;
+    vctest_wirecap_close(g->cap);
+    g->cap = NULL;
     (void) nftw(g->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 

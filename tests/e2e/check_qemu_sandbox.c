@@ -6,7 +6,8 @@
  * (block hotplug, reattach from a second context, CPU hot-remove last). Skips (77) without a
  * guest image ($VC_GUEST_DIR, else the build's guest/ folders) or without QEMU. Afterwards no
  * process may have a command line naming this run's directories: leftovers are killed and fail
- * the suite. */
+ * the suite. With $VC_WIRE_CAPTURE_DIR set, each test records its ttrpc traffic there
+ * (tests/support/wirecap.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +30,8 @@
 #include <vc/types.h>
 #include <vc/vc.h>
 
+#include "wirecap.h"
+
 #ifndef VC_GUEST_DIRS
 #define VC_GUEST_DIRS ""
 #endif
@@ -44,10 +47,11 @@ static char g_marker[64];
 static char g_image[1024];
 
 struct fx {
-    char root[96];      /* the context's root (store and run dirs) */
-    char kernel[1100];  /* guest kernel */
-    char initrd[1100];  /* guest initramfs */
-    struct vc_ctx *ctx; /* real context on root */
+    char root[96];              /* the context's root (store and run dirs) */
+    char kernel[1100];          /* guest kernel */
+    char initrd[1100];          /* guest initramfs */
+    struct vc_ctx *ctx;         /* real context on root */
+    struct vctest_wirecap *cap; /* ctx's wire capture ($VC_WIRE_CAPTURE_DIR), or NULL */
 };
 
 /* --- host helpers ----------------------------------------------------------------------------- */
@@ -217,6 +221,7 @@ static void fx_init(struct fx *f)
     snprintf(f->initrd, sizeof(f->initrd), "%s/initrd.img", g_image);
     ck_assert_int_eq(vc_ctx_new_real(f->root, &f->ctx), 0);
     vc_ctx_set_log(f->ctx, log_sink, NULL, getenv("VC_E2E_DEBUG") ? VC_LOG_DEBUG : VC_LOG_WARN);
+    f->cap = vctest_wirecap_install(f->ctx, "qemu_sandbox");
 }
 
 /* Frees the context, kills what is left of this test's VMs and removes its root. */
@@ -224,6 +229,8 @@ static void fx_done(struct fx *f)
 {
     vc_ctx_free(f->ctx);
     f->ctx = NULL;
+    vctest_wirecap_close(f->cap);
+    f->cap = NULL;
     ck_assert_int_eq(sweep(f->root, true), 0);
     (void) nftw(f->root, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }

@@ -57,6 +57,21 @@ typedef void vc_trace_fn(void *data, uint64_t ts_ns, const char *category, const
  * (advance a virtual clock, crash a simulated VM) before it answers. */
 typedef int vc_fault_fn(void *data, struct vc_ctx *ctx, const char *point);
 
+/* Which way a frame went, for a wire tap. */
+enum vc_wire_dir {
+    VC_WIRE_SEND, /* the runtime sent it */
+    VC_WIRE_RECV, /* the runtime received it */
+};
+
+/* Wire tap: sees each whole ttrpc frame a client made on this context sends (when queued, in
+ * wire order) or receives (once complete, before it is handled): its 10 header bytes and its
+ * data, both borrowed for the call. conn is the client's serial on this context (1, 2, ... in
+ * the order clients were made while a tap was set). For a received frame over
+ * VC_TTRPC_MESSAGE_MAX, body is NULL and len 0 (hdr holds the declared length: the data was
+ * skipped). For traffic recorders: core never writes what it sees, the callback's owner does. */
+typedef void vc_wire_tap_fn(void *data, uint64_t conn, enum vc_wire_dir dir, const uint8_t hdr[10],
+                            const uint8_t *body, size_t len);
+
 /* I/O readiness events, as poll(2). */
 enum {
     VC_IO_IN = 1u << 0,  /* readable */
@@ -125,6 +140,9 @@ void vc_ctx_set_store(struct vc_ctx *ctx, struct vc_store *store);    /* borrowe
 void vc_ctx_set_loop(struct vc_ctx *ctx, const struct vc_loop *loop); /* copied */
 void vc_ctx_set_agent_factory(struct vc_ctx *ctx, vc_agent_factory_fn *fn, void *data);
 void vc_ctx_set_hv_factory(struct vc_ctx *ctx, vc_hv_factory_fn *fn, void *data);
+/* Sets the wire tap (NULL: off, a pointer check per frame). Clients made while a tap is set
+ * report to whatever tap the context holds when their frames pass; clients made before see none. */
+void vc_ctx_set_wire_tap(struct vc_ctx *ctx, vc_wire_tap_fn *fn, void *data);
 
 /* Registers a backend under ops->name, replacing an earlier one of that name. 0 or -ENOMEM. */
 int vc_ctx_register_agent(struct vc_ctx *ctx, const struct vc_agent_ops *ops, void *data);
@@ -160,6 +178,13 @@ int vc_strappendf(struct vc_ctx *ctx, char **s, const char *fmt, ...)
 /* Runs the named fault point: 0 if the operation proceeds, or the injected -errno (recorded as
  * the last error). A single pointer check when no hook is set. */
 int vc_fault(struct vc_ctx *ctx, const char *point);
+
+/* For the ttrpc client: a new connection serial (1, 2, ...) when a wire tap is set, else 0
+ * (no serial used). */
+uint64_t vc_ctx_wire_conn(struct vc_ctx *ctx);
+/* Hands one frame to the wire tap (no-op without one): see vc_wire_tap_fn. */
+void vc_ctx_wire_tap(struct vc_ctx *ctx, uint64_t conn, enum vc_wire_dir dir, const uint8_t hdr[10],
+                     const uint8_t *body, size_t len);
 
 /* Emits a trace record (no-op without a sink). */
 void vc_trace(struct vc_ctx *ctx, const char *category, const char *name, const char *fmt, ...)
