@@ -886,16 +886,14 @@ static int sb_delete(struct vc_sandbox *sb)
             return r;
     }
     /* A VM still up (ready, paused, or a create cut short) is stopped so none is left, and
-     * the sandbox is stopped on record at once: should a later step fail, the record is true
-     * and the next delete finishes. A VM that will not stop fails the delete, the state kept.
-     * A create or restart cut short may not have saved the VM's state: vc_sb_hv then finds it
-     * by id, and finds nothing (ESRCH) when there is none. */
+     * the sandbox is stopped on record at once: should a later step fail, vc_sb_finish saves
+     * a true record and the next delete finishes. A VM that will not stop fails the delete,
+     * the state kept. A create or restart cut short may not have saved the VM's state:
+     * vc_sb_hv then finds it by id, and finds nothing (ESRCH) when there is none. */
     if (s != VC_STATE_STOPPED && (sb->doc.hv_state || s == VC_STATE_CREATING)) {
         r = sb_shutdown(sb, true);
         if (r >= 0)
             r = vc_sb_set_state(sb, VC_STATE_STOPPED);
-        if (r >= 0)
-            r = vc_sb_save(sb);
         if (r < 0)
             return r;
     }
